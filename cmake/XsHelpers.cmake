@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: Apache-2.0
+# Helpers shared by every folder of xsched.
+
+set_property(GLOBAL PROPERTY XS_MODULES "")
+set_property(GLOBAL PROPERTY XS_INCLUDE_DIRS "")
+
+# xs_add_module(<name> SOURCES <c files> [DEPS <xs modules>] [LIBS <external libs>])
+#
+# Creates OBJECT library xs_<name>_obj and STATIC library xs_<name> (used by
+# tests, benchmarks and tools inside the tree), with include/ of the calling
+# folder as its public include directory.
+function(xs_add_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;LIBS" ${ARGN})
+  set(inc ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  add_library(xs_${name}_obj OBJECT ${M_SOURCES})
+  target_include_directories(xs_${name}_obj PUBLIC $<BUILD_INTERFACE:${inc}>)
+  foreach(dep IN LISTS M_DEPS)
+    target_link_libraries(xs_${name}_obj PUBLIC xs_${dep}_obj)
+  endforeach()
+  target_link_libraries(xs_${name}_obj PUBLIC ${M_LIBS})
+
+  add_library(xs_${name} STATIC $<TARGET_OBJECTS:xs_${name}_obj>)
+  target_include_directories(xs_${name} PUBLIC $<BUILD_INTERFACE:${inc}>)
+  foreach(dep IN LISTS M_DEPS)
+    target_link_libraries(xs_${name} PUBLIC xs_${dep})
+  endforeach()
+  target_link_libraries(xs_${name} PUBLIC ${M_LIBS} Threads::Threads)
+
+  set_property(GLOBAL APPEND PROPERTY XS_MODULES ${name})
+  set_property(GLOBAL APPEND PROPERTY XS_INCLUDE_DIRS ${inc})
+  install(DIRECTORY ${inc}/xsched DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endfunction()
+
+# The installed library: libxsched.so and libxsched.a, the CMake package
+# (find_package(xsched) gives xsched::xsched and xsched::xsched_static) and xsched.pc.
+function(xs_finish_library)
+  get_property(mods GLOBAL PROPERTY XS_MODULES)
+  get_property(incs GLOBAL PROPERTY XS_INCLUDE_DIRS)
+  set(objs "")
+  foreach(m IN LISTS mods)
+    list(APPEND objs $<TARGET_OBJECTS:xs_${m}_obj>)
+  endforeach()
+  set(bincs "")
+  foreach(i IN LISTS incs)
+    list(APPEND bincs $<BUILD_INTERFACE:${i}>)
+  endforeach()
+
+  add_library(xsched SHARED ${objs})
+  add_library(xsched_static STATIC ${objs})
+  set_target_properties(xsched_static PROPERTIES OUTPUT_NAME xsched)
+  set_target_properties(xsched PROPERTIES VERSION ${PROJECT_VERSION}
+                                          SOVERSION ${PROJECT_VERSION_MAJOR})
+  foreach(t xsched xsched_static)
+    target_include_directories(${t} PUBLIC ${bincs} $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+    target_link_libraries(${t} PUBLIC Threads::Threads)
+    target_link_libraries(${t} PRIVATE $<BUILD_INTERFACE:PkgConfig::URING> $<BUILD_INTERFACE:PkgConfig::HWLOC>)
+  endforeach()
+  # The static archive needs its dependencies at the consumer's link step.
+  target_link_libraries(xsched_static INTERFACE $<INSTALL_INTERFACE:uring> $<INSTALL_INTERFACE:hwloc>)
+  add_library(xsched::xsched ALIAS xsched)
+  add_library(xsched::xsched_static ALIAS xsched_static)
+
+  install(TARGETS xsched xsched_static EXPORT xschedTargets
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT xschedTargets NAMESPACE xsched::
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/xsched)
+  configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/xschedConfig.cmake.in
+          ${PROJECT_BINARY_DIR}/xschedConfig.cmake
+          INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/xsched)
+  write_basic_package_version_file(${PROJECT_BINARY_DIR}/xschedConfigVersion.cmake
+          COMPATIBILITY SameMinorVersion)
+  install(FILES ${PROJECT_BINARY_DIR}/xschedConfig.cmake
+                ${PROJECT_BINARY_DIR}/xschedConfigVersion.cmake
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/xsched)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/xsched.pc.in ${PROJECT_BINARY_DIR}/xsched.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/xsched.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endfunction()
+
+# xs_add_test(<name> SOURCES <files> LABELS <part> [slow] [tsan]
+#             [LIBS <targets>] [ARGS <args>] [TIMEOUT <s>])
+#
+# One executable per test, registered with CTest. LABELS must name the part
+# (queues, alloc, handshake, runtime, bench, tools, hardening); add "slow" to
+# long tests and "tsan" to concurrent tests that the TSan pass runs.
+# Every test gets XS_VECTORS_DIR (../shared/vectors beside the checkout) and
+# XS_SOURCE_DIR compiled in.
+function(xs_add_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LABELS;LIBS;ARGS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} xs_testlib)
+  add_test(NAME ${name} COMMAND ${name} ${T_ARGS})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
+endfunction()

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared-memory single-producer single-consumer queue, byte-compatible with
+ * the Rust crate shaq, file formats 0.2.0 and 1.0.x (top-level Producer /
+ * Consumer API of the seed era).
+ *
+ * File layout (struct xs_spsc_shm, 192 bytes, then the ring):
+ *
+ *   0    write        u64, free-running, stored by the producer (own cache line)
+ *   64   read         u64, free-running, stored by the consumer (own cache line)
+ *   128  buffer_size  u64, capacity N in elements (a power of two), creator only
+ *   136  version      u8, 1.0.x only: 1 (written last by the creator); 0.2.0: padding
+ *   192  slot 0, slot 1, ... slot N-1 (stride = element size), unused tail
+ *
+ * Slot of position p: 192 + (p & (N-1)) * elem_size. Full when
+ * write - read >= N, empty when write == read (wrapping arithmetic).
+ *
+ * Model (as upstream): the producer reserve()s slots (local only), fills
+ * them, then commit()s (one Release store of `write`); it learns about freed
+ * space with prod_sync() (one Acquire load of `read`). The consumer
+ * try_read()s slots (local only), processes them, then finalize()s (one
+ * Release store of `read`); it learns about new items with cons_sync() (one
+ * Acquire load of `write`). xsched adds: reserve() syncs by itself when the
+ * cached view is full, poll() = try_read() that syncs once when empty, and
+ * burst helpers.
+ *
+ * Peer validation: every sync checks that the peer's counter moved forward by
+ * no more than is possible (consumer: published_read <= pos <= write <=
+ * published_read + N; producer: old_read <= read <= published_write). A
+ * violation marks the handle corrupt (sticky -XS_EQ_CORRUPT, see
+ * xs_spsc_error()), the bad value is never used to index the ring, and every
+ * later operation fails cleanly. A consumer therefore never reads outside the
+ * ring, whatever the peer writes into the header.
+ *
+ * Thread safety: one producer handle and one consumer handle per queue, each
+ * used by one thread at a time (they may live in different processes).
+ */
+#ifndef XS_SPSC_H
+#define XS_SPSC_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "xsched/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------- constants */
+
+/** On-disk formats. The difference is the version byte at offset 136. */
+enum xs_shaq_format {
+	XS_SHAQ_0_2 = 0, /**< shaq 0.2.0 (handshake VERSION 1): no version byte */
+	XS_SHAQ_1_0 = 1, /**< shaq 1.0.x (handshake VERSION 2): version byte == 1 */
+};
+
+enum xs_spsc_role {
+	XS_SPSC_PRODUCER = 0,
+	XS_SPSC_CONSUMER = 1,
+};
+
+#define XS_SPSC_HEADER_SIZE 192u
+#define XS_SHAQ_VERSION_1_0 1u
+
+/** Queue error numbers (returned negated). */
+enum xs_error_queues {
+	XS_EQ_TOO_SMALL = XS_E_QUEUES_BASE, /**< file smaller than header + one element */
+	XS_EQ_SIZE_MISMATCH, /**< header buffer_size disagrees with the file size */
+	XS_EQ_NOT_POW2,      /**< header buffer_size is zero or not a power of two */
+	XS_EQ_VERSION,       /**< version byte is not the one the format requires */
+	XS_EQ_CORRUPT,       /**< a counter moved backwards or past the capacity */
+	XS_EQ_ELEM,          /**< element size or alignment unusable */
+	XS_EQ_ROLE,          /**< operation not valid for this handle's role */
+};
+
+/* --------------------------------------------------------- shared layout */
+
+/** The shared header, exactly as shaq's SharedQueueHeader (repr(C), align 64). */
+struct xs_spsc_shm {
+	uint64_t write; /**< producer's counter (atomic) */
+	uint8_t pad0_[56];
+	uint64_t read; /**< consumer's counter (atomic) */
+	uint8_t pad1_[56];
+	uint64_t buffer_size; /**< capacity in elements, immutable after creation */
+	uint8_t version;      /**< 1.0.x: 1; 0.2.0: padding (0) */
+	uint8_t pad2_[55];
+} XS_CACHE_ALIGNED;
+
+_Static_assert(sizeof(struct xs_spsc_shm) == 192, "shaq header size");
+_Static_assert(offsetof(struct xs_spsc_shm, write) == 0, "shaq write");
+_Static_assert(offsetof(struct xs_spsc_shm, read) == 64, "shaq read");
+_Static_assert(offsetof(struct xs_spsc_shm, buffer_size) == 128, "shaq buffer_size");
+_Static_assert(offsetof(struct xs_spsc_shm, version) == 136, "shaq version");
+
+/* --------------------------------------------------------- local handle */
+
+/**
+ * A process-local handle on one end of a queue. The first cache line holds
+ * everything the hot path touches; the peer never writes to it.
+ */
+struct xs_spsc {
+	uint64_t pos;       /**< producer: next position to reserve; consumer: next to read */
+	uint64_t limit;     /**< producer: cached read + N; consumer: cached write */
+	uint64_t published; /**< producer: last committed write; consumer: last finalized read */
+	uint8_t *ring;      /**< first slot */
+	uint64_t mask;      /**< N - 1 */
+	struct xs_spsc_shm *hdr;
+	uint32_t elem_size;
+	uint8_t role;   /**< enum xs_spsc_role */
+	uint8_t format; /**< enum xs_shaq_format */
+	uint8_t owns_map;
+	uint8_t pad_;
+	int err; /**< sticky error once the peer corrupted the header, else 0 */
+	/* cold */
+	uint8_t *base;
+	size_t file_size;
+} XS_CACHE_ALIGNED;
+
+/* ------------------------------------------------------ cold functions */
+
+/** Offset of slot 0: 192 rounded up to @p elem_align. */
+size_t xs_spsc_buffer_offset(size_t elem_align);
+
+/** shaq minimum_file_size: buffer offset + capacity * elem_size (no power-of-two rounding). */
+size_t xs_spsc_min_file_size(uint64_t capacity, size_t elem_size, size_t elem_align);
+
+/**
+ * Capacity a file of @p file_size bytes gives (shaq calculate_buffer_size_in_items):
+ * the largest power of two <= (file_size - offset) / elem_size.
+ * @return 0 and *cap, or -XS_EQ_TOO_SMALL / -XS_EQ_ELEM.
+ */
+int xs_spsc_capacity_for(size_t file_size, size_t elem_size, size_t elem_align, uint64_t *cap);
+
+/**
+ * Create a queue in @p fd (the side that owns the file): ftruncate to
+ * @p file_size, map whole, initialise the header (1.0.x: version written last,
+ * seq-cst), and open the @p role end. The descriptor is not taken; the
+ * mapping is owned by the handle.
+ */
+int xs_spsc_create(struct xs_spsc *q, int fd, size_t file_size, size_t elem_size,
+		   size_t elem_align, enum xs_shaq_format format, enum xs_spsc_role role);
+
+/**
+ * Join an existing queue file as @p role: size from fstat, map whole,
+ * validate (size, version byte for 1.0.x, buffer_size, counters). On failure
+ * nothing stays mapped. The descriptor is not taken.
+ * @return 0, -XS_EQ_* (see enum) or -errno.
+ */
+int xs_spsc_join(struct xs_spsc *q, int fd, size_t elem_size, size_t elem_align,
+		 enum xs_shaq_format format, enum xs_spsc_role role);
+
+/**
+ * Open a queue in memory the caller maps and keeps (e.g. a segment of a
+ * larger mapping, or a fuzz input). @p init != 0 initialises the header as
+ * create does; otherwise it is validated as join does.
+ */
+int xs_spsc_attach_mem(struct xs_spsc *q, void *mem, size_t size, size_t elem_size,
+		       size_t elem_align, enum xs_shaq_format format, enum xs_spsc_role role,
+		       int init);
+
+/** Release the handle (unmaps the whole file if the handle mapped it). */
+void xs_spsc_close(struct xs_spsc *q);
+
+/** Print header and handle state (for failures and tools). */
+void xs_spsc_dump(const struct xs_spsc *q, void *file /* FILE * */);
+
+/* ------------------------------------------------------------ hot path */
+
+/** Capacity N in elements. */
+XS_INLINE uint64_t xs_spsc_capacity(const struct xs_spsc *q)
+{
+	return q->mask + 1;
+}
+
+/** Sticky error: 0, or -XS_EQ_CORRUPT once the peer wrote an impossible counter. */
+XS_INLINE int xs_spsc_error(const struct xs_spsc *q)
+{
+	return q->err;
+}
+
+/** Slot address of position @p p. */
+XS_INLINE uint8_t *xs__spsc_slot(const struct xs_spsc *q, uint64_t p)
+{
+	return q->ring + (size_t)(p & q->mask) * q->elem_size;
+}
+
+int xs__spsc_corrupt(struct xs_spsc *q, uint64_t seen, const char *what);
+
+/**
+ * Producer: refresh the free space from the consumer's `read`.
+ * Ordering: Acquire load of hdr->read, pairs with the consumer's Release
+ * store in xs_spsc_finalize(); after it the slots the consumer released may
+ * be overwritten.
+ * @return 0, or -XS_EQ_CORRUPT if `read` left [old read, published write].
+ */
+XS_INLINE int xs_spsc_prod_sync(struct xs_spsc *q)
+{
+	uint64_t old_r = q->limit - (q->mask + 1);
+	uint64_t r = __atomic_load_n(&q->hdr->read, __ATOMIC_ACQUIRE);
+
+	if (XS_UNLIKELY(q->err))
+		return q->err;
+	if (XS_UNLIKELY(r - old_r > q->published - old_r))
+		return xs__spsc_corrupt(q, r, "read");
+	q->limit = r + q->mask + 1;
+	return 0;
+}
+
+/**
+ * Producer: reserve the next slot (not yet visible to the consumer).
+ * Syncs with the consumer once when the cached view is full.
+ * @return the slot (elem_size bytes, to fill completely), or NULL when full
+ *         (or corrupt: see xs_spsc_error()).
+ */
+XS_INLINE void *xs_spsc_reserve(struct xs_spsc *q)
+{
+	if (XS_UNLIKELY(q->pos == q->limit)) {
+		if (xs_spsc_prod_sync(q) < 0 || q->pos == q->limit)
+			return NULL;
+	}
+	return xs__spsc_slot(q, q->pos++);
+}
+
+/** Producer: number of slots that can be reserved without a sync. */
+XS_INLINE uint64_t xs_spsc_free_cached(const struct xs_spsc *q)
+{
+	return q->limit - q->pos;
+}
+
+/**
+ * Producer: publish every reserved slot.
+ * Ordering: Release store of hdr->write, pairs with the consumer's Acquire
+ * load in xs_spsc_cons_sync(): the slot bytes written before it are visible
+ * to the consumer that sees the new counter. Skipped when nothing is new
+ * (no store, no cache-line transfer).
+ */
+XS_INLINE void xs_spsc_commit(struct xs_spsc *q)
+{
+	if (q->pos != q->published) {
+		__atomic_store_n(&q->hdr->write, q->pos, __ATOMIC_RELEASE);
+		q->published = q->pos;
+	}
+}
+
+/** Producer: reserve, copy one element, commit. @return 0, -EAGAIN (full) or the sticky error. */
+XS_INLINE int xs_spsc_try_push(struct xs_spsc *q, const void *elem)
+{
+	void *slot = xs_spsc_reserve(q);
+
+	if (XS_UNLIKELY(!slot))
+		return q->err ? q->err : -EAGAIN;
+	memcpy(slot, elem, q->elem_size);
+	xs_spsc_commit(q);
+	return 0;
+}
+
+/**
+ * Producer: copy up to @p n elements (contiguous, elem_size apart) and
+ * commit once. @return how many were pushed (0 when full or corrupt).
+ */
+XS_INLINE size_t xs_spsc_push_burst(struct xs_spsc *q, const void *elems, size_t n)
+{
+	const uint8_t *src = (const uint8_t *)elems;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		void *slot = xs_spsc_reserve(q);
+
+		if (!slot)
+			break;
+		memcpy(slot, src + i * q->elem_size, q->elem_size);
+	}
+	xs_spsc_commit(q);
+	return i;
+}
+
+/**
+ * Consumer: refresh the available items from the producer's `write`.
+ * Ordering: Acquire load of hdr->write, pairs with the producer's Release
+ * store in xs_spsc_commit(): slot bytes are valid after it.
+ * @return 0, or -XS_EQ_CORRUPT if `write` left [pos, published read + N].
+ */
+XS_INLINE int xs_spsc_cons_sync(struct xs_spsc *q)
+{
+	uint64_t w = __atomic_load_n(&q->hdr->write, __ATOMIC_ACQUIRE);
+
+	if (XS_UNLIKELY(q->err))
+		return q->err;
+	/* valid iff published <= pos <= w <= published + N (all mod 2^64) */
+	if (XS_UNLIKELY(w - q->published > q->mask + 1 ||
+			w - q->published < q->pos - q->published))
+		return xs__spsc_corrupt(q, w, "write");
+	q->limit = w;
+	return 0;
+}
+
+/** Consumer: next item from the cached view (no sync), or NULL. Valid until finalize(). */
+XS_INLINE const void *xs_spsc_try_read(struct xs_spsc *q)
+{
+	if (q->pos == q->limit)
+		return NULL;
+	return xs__spsc_slot(q, q->pos++);
+}
+
+/** Consumer: try_read(); when the cached view is empty, sync once and retry. */
+XS_INLINE const void *xs_spsc_poll(struct xs_spsc *q)
+{
+	if (q->pos == q->limit) {
+		if (xs_spsc_cons_sync(q) < 0 || q->pos == q->limit)
+			return NULL;
+	}
+	return xs__spsc_slot(q, q->pos++);
+}
+
+/** Consumer: items available in the cached view. */
+XS_INLINE uint64_t xs_spsc_avail_cached(const struct xs_spsc *q)
+{
+	return q->limit - q->pos;
+}
+
+/**
+ * Consumer: release every slot read so far to the producer.
+ * Ordering: Release store of hdr->read, pairs with the producer's Acquire
+ * load in xs_spsc_prod_sync(): our reads of the slots happen before the
+ * producer may overwrite them. Skipped when nothing was read.
+ */
+XS_INLINE void xs_spsc_finalize(struct xs_spsc *q)
+{
+	if (q->pos != q->published) {
+		__atomic_store_n(&q->hdr->read, q->pos, __ATOMIC_RELEASE);
+		q->published = q->pos;
+	}
+}
+
+/** Consumer: poll, copy one element out, finalize. @return 0, -EAGAIN (empty) or the sticky error. */
+XS_INLINE int xs_spsc_try_pop(struct xs_spsc *q, void *out)
+{
+	const void *slot = xs_spsc_poll(q);
+
+	if (!slot)
+		return q->err ? q->err : -EAGAIN;
+	memcpy(out, slot, q->elem_size);
+	xs_spsc_finalize(q);
+	return 0;
+}
+
+/** Consumer: copy out up to @p n elements, finalize once. @return how many. */
+XS_INLINE size_t xs_spsc_pop_burst(struct xs_spsc *q, void *out, size_t n)
+{
+	uint8_t *dst = (uint8_t *)out;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const void *slot = xs_spsc_poll(q);
+
+		if (!slot)
+			break;
+		memcpy(dst + i * q->elem_size, slot, q->elem_size);
+	}
+	xs_spsc_finalize(q);
+	return i;
+}
+
+/** Queue length as seen from this handle's cached counters (upstream len()). */
+XS_INLINE uint64_t xs_spsc_len_cached(const struct xs_spsc *q)
+{
+	if (q->role == XS_SPSC_PRODUCER)
+		return q->pos - (q->limit - (q->mask + 1));
+	return q->limit - q->pos;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XS_SPSC_H */

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# xsched: one entry point for the README's two commands.
+#   bash tools/scripts/run.sh bench   install what is missing, build, run bench/queue_latency
+#   bash tools/scripts/run.sh test    install what is missing, build and run the whole suite:
+#                                     plain, ASan+UBSan, TSan (concurrent tests), fuzz smoke
+# Extra arguments after "bench" go to queue_latency. Environment: XS_JOBS (parallel jobs).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+jobs=${XS_JOBS:-$(nproc)}
+
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "xsched: installing ${missing[*]}" >&2
+		local sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo=sudo
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+base_pkgs=(build-essential cmake pkg-config liburing-dev libhwloc-dev)
+peer_pkgs=(libboost-dev libck-dev libdpdk-dev gnuplot-nox)
+test_pkgs=(clang libclang-rt-14-dev strace procps)
+
+configure() { # dir, extra cmake args...
+	local dir=$1; shift
+	cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$top/$dir.configure.log" 2>&1 ||
+		{ cat "$top/$dir.configure.log"; exit 1; }
+	cmake --build "$top/$dir" -j "$jobs"
+}
+
+case "${1:-}" in
+bench)
+	shift
+	need_pkgs "${base_pkgs[@]}" "${peer_pkgs[@]}"
+	configure build -DXS_NATIVE=ON
+	exec "$top/build/bench/queue_latency" "$@"
+	;;
+test)
+	need_pkgs "${base_pkgs[@]}" "${peer_pkgs[@]}" "${test_pkgs[@]}"
+	start=$(date +%s)
+	echo "== plain build (gcc) =="
+	configure build
+	ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
+	echo "== ASan+UBSan build =="
+	configure build-asan -DXS_SANITIZE=address -DXS_BUILD_BENCH=OFF
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 300 -LE 'slow|nosan'
+	echo "== TSan build (concurrent tests) =="
+	configure build-tsan -DXS_SANITIZE=thread -DXS_BUILD_BENCH=OFF -DXS_BUILD_TOOLS=OFF
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 300 -L tsan
+	if [ -f "$top/tests/fuzz/CMakeLists.txt" ]; then
+		echo "== clang build + fuzz smoke =="
+		CC=clang configure build-fuzz -DXS_BUILD_FUZZ=ON -DXS_BUILD_BENCH=OFF
+		ctest --test-dir build-fuzz --output-on-failure -j "$jobs" --timeout 600 -L fuzz
+	fi
+	echo "xsched: whole suite finished in $(( $(date +%s) - start )) s"
+	;;
+*)
+	echo "usage: $0 bench [queue_latency options] | test" >&2
+	exit 2
+	;;
+esac

@@ -74,6 +74,21 @@ function(xs_finish_library)
   install(FILES ${PROJECT_BINARY_DIR}/xschedConfig.cmake
                 ${PROJECT_BINARY_DIR}/xschedConfigVersion.cmake
           DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/xsched)
+  # xsched.pc derives its prefix from its own location (${pcfiledir}), so it
+  # stays right for `cmake --install --prefix <dir>`, DESTDIR and moved trees.
+  set(XS_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  if(NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+    file(RELATIVE_PATH rel "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+    string(REGEX REPLACE "/+$" "" rel "${rel}")
+    set(XS_PC_PREFIX "\${pcfiledir}/${rel}")
+  endif()
+  foreach(d LIBDIR INCLUDEDIR)
+    if(IS_ABSOLUTE "${CMAKE_INSTALL_${d}}")
+      set(XS_PC_${d} "${CMAKE_INSTALL_${d}}")
+    else()
+      set(XS_PC_${d} "\${prefix}/${CMAKE_INSTALL_${d}}")
+    endif()
+  endforeach()
   configure_file(${PROJECT_SOURCE_DIR}/cmake/xsched.pc.in ${PROJECT_BINARY_DIR}/xsched.pc @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/xsched.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endfunction()

@@ -31,7 +31,9 @@ static const char *common_text(int code)
 
 const char *xs_strerror(int err)
 {
-	int code = err < 0 ? -err : err;
+	/* -(long) so that INT_MIN does not overflow; it is no known code. */
+	long lcode = err < 0 ? -(long)err : err;
+	int code = lcode < XS_E_END ? (int)lcode : XS_E_END;
 	const char *(*fn)(int) = NULL;
 	const char *s = NULL;
 
@@ -57,7 +59,7 @@ const char *xs_strerror(int err)
 		s = fn(code);
 	if (s)
 		return s;
-	snprintf(xs_tls_unknown, sizeof(xs_tls_unknown), "unknown xsched error %d", code);
+	snprintf(xs_tls_unknown, sizeof(xs_tls_unknown), "unknown xsched error %ld", lcode);
 	return xs_tls_unknown;
 }
 

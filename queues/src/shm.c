@@ -116,9 +116,9 @@ int xs_shm_attach(struct xs_shm *shm, int fd, unsigned flags)
 	memset(shm, 0, sizeof(*shm));
 	shm->fd = -1;
 	if (fd < 0)
-		return -EBADF;
+		return xs_seterr(-EBADF, "cannot attach shared memory: no descriptor (%d)", fd);
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fstat(fd, &st) < 0) {
-		err = -errno;
+		err = xs_seterr(-errno, "shared-memory fd %d: %s", fd, strerror(errno));
 		goto fail;
 	}
 	if (st.st_size <= 0 || (uint64_t)st.st_size > (uint64_t)SIZE_MAX) {
@@ -149,10 +149,14 @@ fail:
 
 void xs_shm_detach(struct xs_shm *shm)
 {
-	if (shm->base)
-		munmap(shm->base, shm->size);
-	if (shm->fd >= 0)
-		close(shm->fd);
+	/* A live object always has size > 0 (create and attach refuse 0). A
+	 * zeroed struct has fd 0, which is not ours: leave it alone. */
+	if (shm->size) {
+		if (shm->base)
+			munmap(shm->base, shm->size);
+		if (shm->fd >= 0)
+			close(shm->fd);
+	}
 	shm->base = NULL;
 	shm->size = 0;
 	shm->fd = -1;

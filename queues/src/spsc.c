@@ -72,14 +72,29 @@ int xs_spsc_capacity_for(size_t file_size, size_t elem_size, size_t elem_align, 
 
 int xs__spsc_corrupt(struct xs_spsc *q, uint64_t seen, const char *what)
 {
+	uint64_t cap = q->mask + 1, lo, hi;
+	const char *how;
+
+	/* The window the peer's counter had to stay in (see the syncs). */
+	if (q->role == XS_SPSC_PRODUCER) {
+		lo = q->limit - cap; /* last read seen */
+		hi = q->published;   /* last write committed */
+		how = (int64_t)(seen - lo) < 0 ? "moved backwards" : "passed the committed write";
+	} else {
+		lo = q->limit;            /* last write seen */
+		hi = q->published + cap;  /* last read finalized + N */
+		how = (int64_t)(seen - lo) < 0 ? "moved backwards"
+					       : "ran more than the capacity past the released read";
+	}
+	/* Freeze: reserve/try_read see pos == limit and fall into a sync, which
+	 * returns the sticky error; commit/finalize see pos == published. */
 	q->err = -XS_EQ_CORRUPT;
+	q->pos = q->limit = q->published;
 	return xs_seterr(-XS_EQ_CORRUPT,
-			 "%s queue: peer's %s counter is %" PRIu64 " but must stay within the "
-			 "window [%" PRIu64 ", %" PRIu64 "] (capacity %" PRIu64 ")",
-			 q->role == XS_SPSC_PRODUCER ? "producer" : "consumer", what, seen,
-			 q->role == XS_SPSC_PRODUCER ? q->limit - (q->mask + 1) : q->pos,
-			 q->role == XS_SPSC_PRODUCER ? q->published : q->published + q->mask + 1,
-			 q->mask + 1);
+			 "%s queue: peer's %s counter %s: it is %" PRIu64 " but must stay within "
+			 "[%" PRIu64 ", %" PRIu64 "] (capacity %" PRIu64 ")",
+			 q->role == XS_SPSC_PRODUCER ? "producer" : "consumer", what, how, seen, lo,
+			 hi, cap);
 }
 
 int xs_spsc_attach_mem(struct xs_spsc *q, void *mem, size_t size, size_t elem_size,
@@ -98,6 +113,11 @@ int xs_spsc_attach_mem(struct xs_spsc *q, void *mem, size_t size, size_t elem_si
 	err = xs_spsc_capacity_for(size, elem_size, elem_align, &cap);
 	if (err)
 		return err;
+	/* The header is a 64-byte-aligned struct of atomics and slot k must be
+	 * elem_align-aligned; mmap gives page alignment, other callers must too. */
+	if ((uintptr_t)mem % (elem_align > XS_CACHE_LINE ? elem_align : XS_CACHE_LINE))
+		return xs_seterr(-EINVAL, "queue memory at %p is not %zu-byte aligned", mem,
+				 elem_align > XS_CACHE_LINE ? elem_align : (size_t)XS_CACHE_LINE);
 
 	if (init) {
 		/* Creation order as shaq: counters (Release), buffer_size (plain),

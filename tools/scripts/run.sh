@@ -54,8 +54,30 @@ test)
 		ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 300 -LE 'slow|nosan'
 	echo "== TSan build (concurrent tests) =="
 	configure build-tsan -DXS_SANITIZE=thread -DXS_BUILD_BENCH=OFF -DXS_BUILD_TOOLS=OFF
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 300 -L tsan
+	# The TSan runtimes of gcc 12 / clang 14 abort at start ("FATAL:
+	# ThreadSanitizer: unexpected memory mapping") when the kernel randomises
+	# mmap with more than 28 bits (vm.mmap_rnd_bits = 32 on many 6.x kernels).
+	# Then run the tests with ASLR off: setarch -R needs no privilege and is
+	# inherited by ctest's children; where the personality call is refused
+	# (some container seccomp profiles), lower the sysctl as root, restore it after.
+	tsan_pre=() tsan_bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) tsan_restore=""
+	if [ "$tsan_bits" -gt 28 ]; then
+		if setarch "$(uname -m)" -R true 2>/dev/null; then
+			tsan_pre=(setarch "$(uname -m)" -R)
+			echo "xsched: vm.mmap_rnd_bits=$tsan_bits: TSan tests run with ASLR off (setarch -R)" >&2
+		elif [ "$(id -u)" -eq 0 ] && sysctl -qw vm.mmap_rnd_bits=28 2>/dev/null; then
+			tsan_restore=$tsan_bits
+			echo "xsched: vm.mmap_rnd_bits=$tsan_bits lowered to 28 for the TSan tests" >&2
+		else
+			echo "xsched: warning: vm.mmap_rnd_bits=$tsan_bits > 28 and ASLR cannot be turned off:" \
+				"TSan may fail to start (as root: sysctl vm.mmap_rnd_bits=28)" >&2
+		fi
+	fi
+	tsan_rc=0
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "${tsan_pre[@]}" \
+		ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 300 -L tsan || tsan_rc=$?
+	[ -z "$tsan_restore" ] || sysctl -qw vm.mmap_rnd_bits="$tsan_restore"
+	[ "$tsan_rc" -eq 0 ] || exit "$tsan_rc"
 	if [ -f "$top/tests/fuzz/CMakeLists.txt" ]; then
 		echo "== clang build + fuzz smoke =="
 		CC=clang configure build-fuzz -DXS_BUILD_FUZZ=ON -DXS_BUILD_BENCH=OFF

@@ -75,7 +75,8 @@ int xs_shm_attach(struct xs_shm *shm, int fd, unsigned flags);
 /** Map an already-sized descriptor whole (read/write, shared). */
 int xs_shm_map(int fd, size_t size, uint8_t **out);
 
-/** Unmap (whole) and close. Safe on a zeroed or already-detached object. */
+/** Unmap (whole) and close. Safe on a zeroed, failed (create/attach returned
+ *  an error) or already-detached object: those have size 0 and are left alone. */
 void xs_shm_detach(struct xs_shm *shm);
 
 /** Seal @p fd against shrinking and growing, then seal the seals. */

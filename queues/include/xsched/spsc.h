@@ -25,12 +25,15 @@
  * burst helpers.
  *
  * Peer validation: every sync checks that the peer's counter moved forward by
- * no more than is possible (consumer: published_read <= pos <= write <=
- * published_read + N; producer: old_read <= read <= published_write). A
- * violation marks the handle corrupt (sticky -XS_EQ_CORRUPT, see
- * xs_spsc_error()), the bad value is never used to index the ring, and every
- * later operation fails cleanly. A consumer therefore never reads outside the
- * ring, whatever the peer writes into the header.
+ * no more than is possible (consumer: last seen write <= write <=
+ * published_read + N; producer: last seen read <= read <= published_write,
+ * all modulo 2^64). A violation marks the handle corrupt (sticky
+ * -XS_EQ_CORRUPT, see xs_spsc_error(); xs_errmsg() says which counter and
+ * which way), the bad value is never used to index the ring, and the handle
+ * is frozen: reserve/try_read/poll return NULL, try_push/try_pop and the syncs
+ * return the error, commit/finalize store nothing. Slot addresses are always
+ * masked, so a consumer never reads outside the ring whatever the peer writes
+ * into the header.
  *
  * Thread safety: one producer handle and one consumer handle per queue, each
  * used by one thread at a time (they may live in different processes).
@@ -187,6 +190,9 @@ XS_INLINE uint8_t *xs__spsc_slot(const struct xs_spsc *q, uint64_t p)
 	return q->ring + (size_t)(p & q->mask) * q->elem_size;
 }
 
+/* Cold: record that the peer's counter @p seen (@p what: "read" or "write")
+ * is impossible, freeze the handle (pos = limit = published) and return
+ * -XS_EQ_CORRUPT. */
 int xs__spsc_corrupt(struct xs_spsc *q, uint64_t seen, const char *what);
 
 /**
@@ -281,7 +287,7 @@ XS_INLINE size_t xs_spsc_push_burst(struct xs_spsc *q, const void *elems, size_t
  * Consumer: refresh the available items from the producer's `write`.
  * Ordering: Acquire load of hdr->write, pairs with the producer's Release
  * store in xs_spsc_commit(): slot bytes are valid after it.
- * @return 0, or -XS_EQ_CORRUPT if `write` left [pos, published read + N].
+ * @return 0, or -XS_EQ_CORRUPT if `write` left [last seen write, published read + N].
  */
 XS_INLINE int xs_spsc_cons_sync(struct xs_spsc *q)
 {
@@ -289,9 +295,11 @@ XS_INLINE int xs_spsc_cons_sync(struct xs_spsc *q)
 
 	if (XS_UNLIKELY(q->err))
 		return q->err;
-	/* valid iff published <= pos <= w <= published + N (all mod 2^64) */
+	/* Valid iff limit <= w <= published + N (mod 2^64; published <= pos <=
+	 * limit always holds): `write` never moves backwards, and the producer
+	 * cannot run more than N past the slots we have released. */
 	if (XS_UNLIKELY(w - q->published > q->mask + 1 ||
-			w - q->published < q->pos - q->published))
+			w - q->published < q->limit - q->published))
 		return xs__spsc_corrupt(q, w, "write");
 	q->limit = w;
 	return 0;

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Memory locality: which NUMA node holds a mapping, binding a mapping to a
+ * node before its first touch, node-local allocations. */
+#include "rt_pvt.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static size_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? (size_t)p : 4096;
+}
+
+/* Page-align [addr, addr+len) outwards. */
+static void align_range(const void *addr, size_t len, uintptr_t *start, size_t *alen)
+{
+	uintptr_t pg = page_size(), a = (uintptr_t)addr & ~(pg - 1);
+
+	*start = a;
+	*alen = ((uintptr_t)addr + len - a + pg - 1) & ~(pg - 1);
+}
+
+static int need_system(const struct xs_topo *t, const char *what)
+{
+	if (!t || !t->is_system)
+		return xs_seterr(-XS_ERT_NOT_SYSTEM, "%s needs the real machine's topology, not %s",
+				 what, t ? t->source : "none");
+	return 0;
+}
+
+/* Count pages per node with move_pages(2) in query mode (nodes == NULL):
+ * status[i] is the page's node, or -ENOENT when not present. */
+static int count_pages(const struct xs_topo *t, uintptr_t start, size_t npages,
+		       struct xs_mem_loc *loc)
+{
+	enum { CHUNK = 512 };
+	void *pages[CHUNK];
+	int status[CHUNK];
+	size_t pg = page_size();
+
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < CHUNK ? npages - done : CHUNK;
+
+		for (size_t i = 0; i < n; i++)
+			pages[i] = (void *)(start + (done + i) * pg);
+		if (syscall(SYS_move_pages, 0, (unsigned long)n, pages, NULL, status, 0) < 0)
+			return -errno;
+		for (size_t i = 0; i < n; i++) {
+			int node;
+
+			if (status[i] < 0)
+				continue; /* -ENOENT: not populated; -EFAULT: hole */
+			loc->populated++;
+			node = xs_topo_node_by_os(t, status[i]);
+			if (node >= 0 && node < XS_MEM_MAX_NODES)
+				loc->on_node[node]++;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+int xs_mem_nodes(const struct xs_topo *t, const void *addr, size_t len, unsigned flags,
+		 struct xs_mem_loc *loc)
+{
+	hwloc_bitmap_t set;
+	uintptr_t start;
+	size_t alen, pg = page_size();
+	int r, os;
+
+	if (!addr || !len || !loc)
+		return -EINVAL;
+	if ((r = need_system(t, "locating memory")) < 0)
+		return r;
+	memset(loc, 0, sizeof(*loc));
+	loc->node = -1;
+	align_range(addr, len, &start, &alen);
+	loc->pages = alen / pg;
+	if (flags & XS_MEM_TOUCH)
+		for (uintptr_t p = start; p < start + alen; p += pg)
+			(void)*(volatile const char *)p; /* read fault: places the page */
+	set = hwloc_bitmap_alloc();
+	if (!set)
+		return -ENOMEM;
+	if (hwloc_get_area_memlocation(t->h, (const void *)start, alen, set,
+				       HWLOC_MEMBIND_BYNODESET)) {
+		r = -errno;
+		hwloc_bitmap_free(set);
+		return xs_seterr(r, "hwloc_get_area_memlocation(%p, %zu) failed", addr, len);
+	}
+	hwloc_bitmap_foreach_begin(os, set) {
+		int node = xs_topo_node_by_os(t, os);
+
+		if (node < 0)
+			continue;
+		loc->nnodes++;
+		if (node < 64)
+			loc->nodes |= 1ull << node;
+		if (loc->node < 0)
+			loc->node = node;
+	}
+	hwloc_bitmap_foreach_end();
+	hwloc_bitmap_free(set);
+	if ((flags & XS_MEM_COUNT) && (r = count_pages(t, start, loc->pages, loc)) < 0)
+		return xs_seterr(r, "move_pages query of %zu pages failed", loc->pages);
+	if (loc->nnodes == 0)
+		return xs_seterr(-XS_ERT_UNPOPULATED,
+				 "none of the %zu pages at %p is populated (touch them first)",
+				 loc->pages, addr);
+	if (loc->nnodes > 1) {
+		char list[256];
+		size_t n = 0;
+
+		list[0] = '\0';
+		for (int i = 0; i < XS_MEM_MAX_NODES && n < sizeof(list) - 32; i++) {
+			if (!(loc->nodes >> i & 1))
+				continue;
+			if (flags & XS_MEM_COUNT)
+				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d (%zu pages)",
+						      n ? ", " : "", i, loc->on_node[i]);
+			else
+				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", n ? ", " : "", i);
+		}
+		if ((flags & XS_MEM_COUNT) && loc->node < XS_MEM_MAX_NODES)
+			/* the node holding most pages represents the range */
+			for (int i = 0; i < XS_MEM_MAX_NODES; i++)
+				if (loc->on_node[i] > loc->on_node[loc->node])
+					loc->node = i;
+		xs_seterr(0, "mixed placement: %zu pages at %p spread over nodes %s", loc->pages, addr,
+			  list);
+	}
+	return loc->nnodes;
+}
+
+int xs_mem_bind(const struct xs_topo *t, void *addr, size_t len, int node, unsigned flags)
+{
+	hwloc_bitmap_t set;
+	uintptr_t start;
+	size_t alen;
+	int r, hf = HWLOC_MEMBIND_BYNODESET;
+
+	if (!addr || !len)
+		return -EINVAL;
+	if ((r = need_system(t, "binding memory")) < 0)
+		return r;
+	if (node < 0 || node >= t->nnode)
+		return xs_seterr(-XS_ERT_NODE, "node %d is not one of the %d nodes", node, t->nnode);
+	if (flags & XS_MEM_STRICT)
+		hf |= HWLOC_MEMBIND_STRICT;
+	if (flags & XS_MEM_MIGRATE)
+		hf |= HWLOC_MEMBIND_MIGRATE;
+	align_range(addr, len, &start, &alen);
+	set = hwloc_bitmap_alloc();
+	if (!set)
+		return -ENOMEM;
+	hwloc_bitmap_only(set, (unsigned)t->nodes[node].os_index);
+	r = hwloc_set_area_membind(t->h, (const void *)start, alen, set, HWLOC_MEMBIND_BIND, hf);
+	if (r)
+		r = xs_seterr(-errno, "binding %zu bytes at %p to node %d failed: %s", len, addr, node,
+			      strerror(errno));
+	hwloc_bitmap_free(set);
+	return r;
+}
+
+void *xs_mem_alloc_node(const struct xs_topo *t, size_t len, int node)
+{
+	size_t alen = xs__page_round(len ? len : 1);
+	void *p = mmap(NULL, alen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Bind before the first touch; a failure leaves first-touch placement,
+	 * which the caller can still check with xs_mem_nodes(). */
+	if (node >= 0 && t && t->is_system && node < t->nnode)
+		(void)xs_mem_bind(t, p, alen, node, 0);
+	return p;
+}
+
+void xs_mem_free(void *addr, size_t len)
+{
+	if (addr)
+		munmap(addr, xs__page_round(len ? len : 1));
+}

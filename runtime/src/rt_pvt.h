@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by the runtime's sources. Not installed. */
+#ifndef XS_RT_PVT_H
+#define XS_RT_PVT_H
+
+#include <hwloc.h>
+#include <stdio.h>
+
+#include "xsched/runtime.h"
+
+/* A loaded topology: hwloc's tree flattened into arrays once, at load time,
+ * so that every accessor is a bounds check and an index. */
+struct xs_topo {
+	hwloc_topology_t h;
+	int is_system;
+	char *source;
+	int npk, nnode, ncore, npu;
+	struct xs_topo_package *pk;
+	struct xs_topo_node *nodes;
+	struct xs_topo_core *cores;
+	struct xs_topo_pu *pus;
+	int *dist;            /* nnode * nnode, SLIT style */
+	int dist_measured;    /* 1 when dist came from the topology */
+	int pu_by_cpu_len;    /* highest CPU number + 1 */
+	int *pu_by_cpu;       /* CPU number -> PU index, -1 */
+	struct xs_cpuset all, allowed, isolated;
+};
+
+/* hwloc bitmap <-> xs_cpuset. */
+void xs__cpuset_from_hwloc(struct xs_cpuset *s, hwloc_const_bitmap_t b);
+
+/* Write @p s as a JSON string literal (with quotes) to @p f. */
+void xs__json_str(FILE *f, const char *s);
+
+/* Append a line to a plan's notes (the session glue records where the memory is). */
+void xs__plan_note(struct xs_plan *p, const char *fmt, ...) XS_PRINTF(2, 3);
+
+/* Round up to a multiple of the page size. */
+size_t xs__page_round(size_t n);
+
+#endif /* XS_RT_PVT_H */

@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared-memory slab allocator, byte-compatible with rts-alloc 0.2.0
+ * (header VERSION 1; spec: shared/spec/RTS_ALLOC.md).
+ *
+ * One file holds every transaction, batch array and response array of a
+ * scheduler session. Up to num_workers participants ("workers", each one
+ * thread at a time, in any process) allocate from it; allocations cross
+ * process boundaries as byte offsets from the start of the file.
+ *
+ * File layout (all little-endian, offsets from the start of the file):
+ *
+ *   0      header (struct xs_alloc_header_shm, 128 bytes)
+ *   128    worker entries, 64 bytes each: 5 x {partial, full} list heads
+ *   FLE    list nodes, 12 bytes per slab {global_next, local_prev, local_next}
+ *   SM     slab metadata, 128 bytes per slab {owner, class, remote free head}
+ *   FS     free stacks, 4 + 2*(S/256) bytes per slab {top, capacity, u16[]}
+ *   SLABS  the slabs, S bytes each (SLABS is a multiple of S)
+ *
+ * A slab belongs to one worker and one size class (256, 512, 1024, 2048,
+ * 4096 bytes) from the moment the worker takes it off the global free list
+ * until the last of its slots is freed by that worker. Its owner allocates
+ * from and frees to its free stack with no atomics at all; any other worker
+ * frees a slot by pushing it onto the slab's remote free stack (a Treiber
+ * stack whose links live in the freed slots); the owner moves those back in
+ * xs_alloc_clean_remote().
+ *
+ * What xsched adds on top of the 0.2.0 format, without changing a byte an
+ * upstream peer reads:
+ *  - checked offsets: every offset that comes from a peer is bounds checked
+ *    (xs_alloc_check(), xs_alloc_free_offset()); a wild offset is an error,
+ *    never a wild read or write; indexes read from shared memory (list links,
+ *    free-stack entries, remote links) are range checked before use;
+ *  - a per-handle shadow bitmap of the slots it owns: a double free (local,
+ *    or remote then cleaned) is reported, and a free stack corrupted into
+ *    handing out a live slot is caught before the slot is handed out;
+ *  - a remote free list walk bounded by the number of allocated slots: a
+ *    double remote free or a bad link makes upstream's clean loop forever,
+ *    here it is reported (-XS_EA_REMOTE_CORRUPT) and the walk stops;
+ *  - size_t sizes, anything above 4096 refused (upstream narrows to u32);
+ *    file sizes upstream mis-computes (>= 4 GiB, below one usable slab)
+ *    refused at create and join;
+ *  - ABA protection of the global free list (see "ABA" below);
+ *  - the xsched policy (default): a worker keeps up to keep_empty emptied
+ *    slabs per class instead of returning each to the global list at once
+ *    (upstream re-initialises a whole free stack, 16 KiB for 2 MiB slabs,
+ *    on every take: a lone alloc+free pair costs ~0.5 us there), cleans its
+ *    own remote frees before taking a new slab, and gives its kept slabs
+ *    back when the file runs out; XS_ALLOC_POLICY_UPSTREAM restores the
+ *    exact 0.2.0 behaviour (the byte-exact vector tests use it);
+ *  - batched remote frees (xs_alloc_free_offsets()): a run of frees into
+ *    one slab is linked in place and published with one CAS; a chain is a
+ *    valid Treiber push, so a 0.2.0 owner cleans it as usual;
+ *  - a clean that prefetches ahead along the remote chain by predicting its
+ *    stride (chains are usually runs of consecutive slots);
+ *  - statistics (xs_alloc_stats(), xs_alloc_stats_print()).
+ *
+ * ABA. The 0.2.0 global free list is a Treiber stack on a bare u32 head at
+ * header offset 64: a popper that reads head h and next n, is delayed while
+ * others pop h, pop n and push h back, then succeeds with CAS(h -> n) and
+ * makes a slab another worker owns the head (spec §8.1: one slot handed to
+ * two workers, lists cut or crossed). xsched stores a 32-bit generation tag
+ * in header bytes 68..71, padding that no 0.2.0 code reads or writes (the
+ * vectors show them zero after every operation), and changes head and tag
+ * together with one 8-byte CAS on bytes 64..71; every xsched push or pop
+ * increments the tag, so a delayed xsched popper's CAS fails if any xsched
+ * peer moved the head in between.
+ *
+ * Mixed widths with an upstream peer (x86-64). An upstream peer keeps doing
+ * 4-byte loads and 4-byte LOCK CMPXCHG on bytes 64..67 while we do 8-byte
+ * loads and 8-byte LOCK CMPXCHG on bytes 64..71. Both operands are naturally
+ * aligned and lie in one cache line (the head's own line, WB memory), so
+ * each locked instruction runs under a cache lock and is atomic with respect
+ * to every other access to that line, whatever its size, and all locked
+ * instructions are totally ordered (Intel SDM vol. 3A §8.1.1, §8.1.2.2,
+ * §8.2.2; AMD APM vol. 2 §7.3). Aligned 4- and 8-byte loads are single-copy
+ * atomic (§8.1.1), so nobody sees a torn head. Consequences: an upstream CAS
+ * compares and replaces exactly the index half and leaves our tag as it is;
+ * our CAS fails whenever an upstream peer changed the index since our load
+ * (the word differs). The SDM's advice to use identical operand sizes for
+ * semaphores (§8.1.2.2) concerns split and bus locks, which an aligned
+ * in-line operand never takes. C11 does not define mixed-size atomics, so
+ * they are confined to this one word, done with __atomic builtins the
+ * compiler cannot split or merge, and the tagged mode is compiled only for
+ * x86-64 (elsewhere the handle runs the 0.2.0 algorithm, xs_alloc_set_aba_tag()
+ * returns -ENOTSUP).
+ * What remains with an upstream peer in the session: the tag protects an
+ * xsched popper only against interleavings in which at least one xsched
+ * peer moved the head. An upstream popper is never protected (its CAS
+ * ignores the tag), and an xsched popper is not protected when the whole
+ * pop-h / pop-n / push-h sequence was done by upstream peers. A session whose
+ * 0.2.0 participants take or return slabs concurrently therefore keeps the
+ * 0.2.0 ABA risk for those operations; a session of xsched peers only is
+ * ABA-safe (up to a wrap of the 32-bit tag inside one popper's load-to-CAS
+ * window, 2^32 head changes). Header bytes 68..71 become non-zero once an
+ * xsched peer used the list; 0.2.0 never looks at them.
+ *
+ * Ordering contract (labels used in the code; C __atomic builtins on naturally
+ * aligned objects inside the mapping, all lock-free, hence address-free):
+ *  H1  creator: magic stored last, Release; pairs with H2 (join: Acquire load
+ *      of magic) so a joiner that sees the magic sees the whole initialised
+ *      file (upstream stores magic early; joiners are ordered by the
+ *      handshake anyway).
+ *  G1  global pop/push: Acquire load of the head; pairs with G2 of the
+ *      worker that pushed the slab, so node[h].global_next (and the slab's
+ *      free stack and metadata) written before that push are visible.
+ *  G2  global CAS, success AcqRel / failure Acquire (both widths).
+ *  M1  SlabMeta assignment stores (owner, class, remote head), Release;
+ *      pairs with M2, the Acquire loads of class and owner when an offset is
+ *      located (free, check).
+ *  R1  remote push: link stored into the slot (16-bit, Release), then the
+ *      remote head CAS (AcqRel / Acquire); pairs with R2, the owner's
+ *      Acquire swap of the head in clean, after which R3 (Acquire loads of
+ *      the links) read what R1 stored.
+ *  L1  worker list heads and list nodes: Release stores / Acquire loads /
+ *      AcqRel swaps as the spec says; only the owner writes them, the
+ *      orders matter for statistics readers and mixed C/Rust sessions.
+ *  F1  free stack top/capacity: owner only; relaxed atomics (plain moves on
+ *      x86) so that a statistics reader on another thread is not a data race;
+ *      the stack entries themselves are plain.
+ *
+ * Thread safety: a handle is used by one thread at a time; each worker
+ * index by one handle at a time (nothing in the 0.2.0 file records which
+ * indexes are taken; xs_alloc_join_handle() refuses a second handle on an
+ * index already open on the same mapping). Different handles may run
+ * concurrently in any threads and processes.
+ */
+#ifndef XS_ALLOC_H
+#define XS_ALLOC_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xsched/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------- constants */
+
+#define XS_ALLOC_MAGIC       0x00727473616C6F63ull /**< "rtsaloc" big-endian; bytes 63 6F 6C 61 73 74 72 00 */
+#define XS_ALLOC_VERSION     1u                    /**< header VERSION of rts-alloc 0.1.0 / 0.2.0 */
+#define XS_ALLOC_NUM_CLASSES 5u                    /**< 256, 512, 1024, 2048, 4096 */
+#define XS_ALLOC_MIN_SIZE    256u
+#define XS_ALLOC_MAX_SIZE    4096u
+#define XS_ALLOC_MIN_SHIFT   8u                    /**< log2(XS_ALLOC_MIN_SIZE) */
+#define XS_ALLOC_NULL_U32    0xFFFFFFFFu           /**< null slab index */
+#define XS_ALLOC_NULL_U16    0xFFFFu               /**< null slot index */
+#define XS_ALLOC_HEADER_SIZE 128u
+#define XS_ALLOC_WORKER_SIZE 64u
+#define XS_ALLOC_NODE_SIZE   12u
+#define XS_ALLOC_META_SIZE   128u
+#define XS_ALLOC_MIN_SLAB    16384u                /**< 4 x 4096 */
+#define XS_ALLOC_MAX_SLAB    (8u * 1024 * 1024)    /**< S/256 must fit a u16 count */
+#define XS_ALLOC_SLAB_2M     (2u * 1024 * 1024)    /**< the slab size agave uses */
+/** Largest file accepted: upstream computes num_slabs from F mod 2^32. */
+#define XS_ALLOC_MAX_FILE    0xFFFFFFFFull
+
+/** Policies for emptied slabs (xs_alloc_set_policy()). */
+enum xs_alloc_policy {
+	/** rts-alloc 0.2.0: a slab whose last slot its owner frees goes back to
+	 *  the global list at once; no cleaning or trimming behind the caller's back. */
+	XS_ALLOC_POLICY_UPSTREAM = 0,
+	/** xsched (default): keep up to keep_empty emptied slabs per class on the
+	 *  partial list; clean the class's remote frees before taking a new slab;
+	 *  on exhaustion give kept slabs back and clean before reporting -ENOMEM. */
+	XS_ALLOC_POLICY_XSCHED = 1,
+};
+#define XS_ALLOC_KEEP_DEFAULT 1u /**< emptied slabs kept per class under the xsched policy */
+
+/** Allocator error numbers (returned negated). The comment names the
+ *  rts-alloc 0.2.0 error a Rust peer would report (xs_alloc_error_name()). */
+enum xs_error_alloc {
+	XS_EA_SLAB_SIZE = XS_E_ALLOC_BASE, /**< InvalidSlabSize: not a power of two in 16 KiB..8 MiB */
+	XS_EA_NUM_WORKERS,    /**< InvalidNumWorkers: header says 0 workers */
+	XS_EA_WORKER_INDEX,   /**< InvalidWorkerIndex: worker index >= num_workers */
+	XS_EA_FILE_SIZE,      /**< InvalidFileSize: no usable slab, >= 4 GiB, or too short for a header */
+	XS_EA_ALREADY_INIT,   /**< AlreadyInitialized: create on a non-empty file */
+	XS_EA_MAGIC,          /**< InvalidHeader: wrong magic */
+	XS_EA_VERSION,        /**< InvalidHeader: header version is not 1 */
+	XS_EA_LAYOUT,         /**< InvalidHeader: num_slabs / offsets disagree with the file size */
+	XS_EA_TOO_BIG,        /**< allocation request larger than 4096 bytes */
+	XS_EA_OFFSET,         /**< offset outside the slab area of this file */
+	XS_EA_NOT_SLOT,       /**< offset is not the start of an allocation slot */
+	XS_EA_LENGTH,         /**< length runs past the end of the slot */
+	XS_EA_UNASSIGNED,     /**< slab never assigned to a worker (or owner out of range) */
+	XS_EA_DOUBLE_FREE,    /**< the slot is already free */
+	XS_EA_REMOTE_CORRUPT, /**< remote free list: bad link, cycle, or double remote free */
+	XS_EA_CORRUPT,        /**< shared metadata inconsistent (list link, free stack, class) */
+	XS_EA_WORKER_BUSY,    /**< worker index already has a handle on this mapping */
+	XS_EA__END
+};
+
+/* --------------------------------------------------------- shared layout */
+
+/**
+ * Global free-list head, header offset 64. 0.2.0 knows only `index` (an
+ * atomic u32); `tag` lies in padding 0.2.0 never touches. xsched changes
+ * both at once through `word` (see "ABA" above). Little-endian only.
+ */
+union xs_alloc_global_head_shm {
+	uint64_t word;
+	struct {
+		uint32_t index; /**< first free slab, or XS_ALLOC_NULL_U32 */
+		uint32_t tag;   /**< xsched generation (zero in a file only 0.2.0 used) */
+	} half;
+};
+
+/** File header (rts-alloc `Header`, repr(C), align 64). */
+struct xs_alloc_header_shm {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t num_workers;
+	uint32_t num_slabs;
+	uint32_t slab_size;
+	uint32_t free_list_elements_offset; /**< FLE */
+	uint32_t slab_shared_meta_offset;   /**< SM */
+	uint32_t slab_free_stacks_offset;   /**< FS */
+	uint32_t slabs_offset;              /**< SLABS */
+	uint8_t pad0_[24];
+	union xs_alloc_global_head_shm global; /**< own cache line */
+	uint8_t pad1_[56];
+} XS_CACHE_ALIGNED;
+
+/** One size class's worker-local list heads (slab index or NULL_U32). */
+struct xs_alloc_class_heads_shm {
+	uint32_t partial; /**< slabs with at least one free slot */
+	uint32_t full;    /**< slabs with none */
+};
+
+/** One worker's entry (64 bytes at 128 + 64 * worker). */
+struct xs_alloc_worker_shm {
+	struct xs_alloc_class_heads_shm cls[XS_ALLOC_NUM_CLASSES];
+	uint8_t pad_[24];
+};
+
+/** Per-slab list node (rts-alloc `LinkedListNode`, 12 bytes, align 4). */
+struct xs_alloc_node_shm {
+	uint32_t global_next; /**< next slab on the global free list */
+	uint32_t local_prev;  /**< owner's partial/full list */
+	uint32_t local_next;
+};
+
+/** Per-slab metadata (rts-alloc `SlabMeta`, 128 bytes, align 64). */
+struct xs_alloc_slab_meta_shm {
+	uint32_t assigned_worker;  /**< owner, NULL_U32 while never assigned */
+	uint8_t pad0_[4];
+	uint64_t size_class_index; /**< 0..4 (a usize upstream: accessed as 64 bits) */
+	uint8_t pad1_[48];
+	uint16_t remote_head;      /**< remote free stack: slot index or NULL_U16 (own line) */
+	uint8_t pad2_[62];
+} XS_CACHE_ALIGNED;
+
+/** Per-slab free stack header; `stack` (S/256 entries) follows. */
+struct xs_alloc_fstack_shm {
+	uint16_t top;      /**< free slots; entries [0, top) of stack are valid */
+	uint16_t capacity; /**< slots of the slab for its current class */
+	uint16_t stack[];
+};
+
+_Static_assert(sizeof(struct xs_alloc_header_shm) == XS_ALLOC_HEADER_SIZE, "rts-alloc header size");
+_Static_assert(offsetof(struct xs_alloc_header_shm, num_workers) == 12, "num_workers");
+_Static_assert(offsetof(struct xs_alloc_header_shm, slabs_offset) == 36, "slabs_offset");
+_Static_assert(offsetof(struct xs_alloc_header_shm, global) == 64, "global head at 64");
+_Static_assert(sizeof(struct xs_alloc_worker_shm) == XS_ALLOC_WORKER_SIZE, "worker entry");
+_Static_assert(sizeof(struct xs_alloc_node_shm) == XS_ALLOC_NODE_SIZE, "list node");
+_Static_assert(sizeof(struct xs_alloc_slab_meta_shm) == XS_ALLOC_META_SIZE, "slab meta");
+_Static_assert(offsetof(struct xs_alloc_slab_meta_shm, size_class_index) == 8, "class");
+_Static_assert(offsetof(struct xs_alloc_slab_meta_shm, remote_head) == 64, "remote head");
+_Static_assert(sizeof(struct xs_alloc_fstack_shm) == 4, "free stack header");
+_Static_assert(__GCC_ATOMIC_LLONG_LOCK_FREE == 2, "8-byte atomics must be lock-free");
+_Static_assert(__GCC_ATOMIC_INT_LOCK_FREE == 2 && __GCC_ATOMIC_SHORT_LOCK_FREE == 2,
+	       "shared atomics must be lock-free (address-free)");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the rts-alloc format is little-endian");
+
+/* ------------------------------------------------------------------ layout */
+
+/** The regions of a file, as rts-alloc 0.2.0 computes them (spec §2.6). */
+struct xs_alloc_layout {
+	uint32_t free_list_elements_offset; /**< FLE */
+	uint32_t slab_shared_meta_offset;   /**< SM */
+	uint32_t slab_free_stacks_offset;   /**< FS */
+	uint32_t slabs_offset;              /**< SLABS */
+	uint32_t num_slabs;                 /**< slabs that fit after SLABS */
+	uint32_t max_slabs;                 /**< U = F/S - 1, entries reserved per array */
+	uint32_t fstack_stride;             /**< 4 + 2 * S/256 */
+};
+
+/**
+ * Compute the layout of a file of @p file_size bytes with slabs of
+ * @p slab_size bytes and @p num_workers workers, exactly as upstream does
+ * for every input upstream handles correctly.
+ * @return 0; -XS_EA_SLAB_SIZE (S not a power of two in 16 KiB..8 MiB);
+ *         -XS_EA_NUM_WORKERS (0); -XS_EA_FILE_SIZE (F >= 4 GiB, where
+ *         upstream truncates F to 32 bits; F < S, where it wraps; or no
+ *         room for one slab after the metadata).
+ */
+int xs_alloc_compute_layout(uint64_t file_size, uint32_t slab_size, uint32_t num_workers,
+			    struct xs_alloc_layout *out);
+
+/* --------------------------------------------------------------- handle */
+
+struct xs_alloc;     /* one worker's handle on an allocator file */
+struct xs_alloc_map; /* the shared mapping, refcounted across handles (private) */
+
+/** Per-handle event counters (plain, owner thread only). */
+struct xs_alloc_counters {
+	uint64_t allocs;         /**< successful allocations */
+	uint64_t alloc_fails;    /**< -ENOMEM results */
+	uint64_t frees_local;    /**< slots freed to the own free stack (incl. cleaned) */
+	uint64_t frees_remote;   /**< slots pushed onto another worker's remote stack */
+	uint64_t remote_pushes;  /**< CAS publications of remote frees (one per chain) */
+	uint64_t cleaned;        /**< slots taken back from remote stacks */
+	uint64_t cleans;         /**< xs_alloc_clean_remote() calls (incl. policy) */
+	uint64_t slab_takes;     /**< slabs popped from the global list */
+	uint64_t slab_returns;   /**< slabs pushed onto the global list */
+	uint64_t kept_reuses;    /**< allocations served from a kept emptied slab */
+	uint64_t cas_retries;    /**< failed global / remote CAS attempts */
+	uint64_t errors;         /**< bad offsets, double frees, corruption seen */
+};
+
+typedef void (*xs_alloc_hook_fn)(struct xs_alloc *a, int point, uint32_t head, uint32_t next,
+				 void *arg);
+/** Test hook points (xs_alloc_set_test_hook()). */
+enum xs_alloc_hook_point {
+	/** Global pop, after `next` of the head slab was read, before the CAS:
+	 *  the ABA window. */
+	XS_ALLOC_HOOK_POP_WINDOW = 1,
+};
+
+/**
+ * One worker's handle on an allocator file. The first lines hold everything
+ * the inline hot path reads; nothing in it is shared with other handles.
+ * Treat as read-only outside this header.
+ */
+struct xs_alloc {
+	uint8_t *base;             /**< start of the mapping (= header) */
+	uint64_t slabs_off;        /**< SLABS */
+	uint32_t num_slabs;
+	uint32_t worker;           /**< this handle's worker index */
+	uint32_t slab_shift;       /**< log2(S) */
+	uint32_t fs_stride;        /**< free-stack stride in bytes */
+	uint64_t slab_mask;        /**< S - 1 */
+	struct xs_alloc_worker_shm *me;      /**< this worker's list heads */
+	struct xs_alloc_slab_meta_shm *meta; /**< SlabMeta[0] */
+	uint8_t *fstacks;          /**< FreeStack[0] */
+	uint64_t *shadow;          /**< bit (s << shadow_shift) + slot: slot held by a user */
+	uint32_t shadow_shift;     /**< log2(S / 256) */
+	uint32_t keep;             /**< emptied slabs kept per class (0 = upstream) */
+	uint16_t cap[XS_ALLOC_NUM_CLASSES];  /**< slots per slab per class */
+	uint16_t kept[XS_ALLOC_NUM_CLASSES]; /**< emptied slabs currently kept per class */
+	uint32_t policy;           /**< enum xs_alloc_policy */
+	uint32_t tagged;           /**< global head updated with the 64-bit tagged CAS */
+	uint32_t num_workers;
+	uint32_t slab_size;
+	struct xs_alloc_counters cnt;
+	/* cold */
+	struct xs_alloc_header_shm *hdr;
+	struct xs_alloc_node_shm *nodes;
+	size_t size;               /**< mapping length (file size at open) */
+	size_t shadow_bytes;
+	struct xs_alloc_map *map;
+	xs_alloc_hook_fn hook;
+	void *hook_arg;
+};
+
+/* ------------------------------------------------------ cold functions */
+
+/**
+ * Owner side: check the parameters (in upstream's order: worker index,
+ * number of workers, slab size, file size), require an empty file,
+ * ftruncate(@p fd, @p file_size), map it whole, write header, worker heads,
+ * list nodes and slab metadata (magic last, H1) and open handle @p worker_id.
+ * The descriptor is not taken.
+ * @return 0; -XS_EA_WORKER_INDEX, -XS_EA_NUM_WORKERS, -XS_EA_SLAB_SIZE,
+ *         -XS_EA_FILE_SIZE, -XS_EA_ALREADY_INIT; -errno from fstat/ftruncate
+ *         (upstream IoError), mmap (MMapError) or memory for the handle.
+ *         On failure nothing stays mapped (the file may have been sized).
+ */
+int xs_alloc_create(struct xs_alloc **out, int fd, size_t file_size, uint32_t num_workers,
+		    uint32_t slab_size, uint32_t worker_id);
+
+/**
+ * Join an existing file: fstat its size, map it whole, validate the header
+ * (magic, version, num_workers, slab size, then num_slabs and the four
+ * offsets against the layout recomputed from the file size) and the worker
+ * index, then open handle @p worker_id. The descriptor is not taken.
+ * @return 0; -XS_EA_FILE_SIZE (shorter than a header, >= 4 GiB, or the
+ *         header's slab size leaves no slab), -XS_EA_MAGIC, -XS_EA_VERSION,
+ *         -XS_EA_NUM_WORKERS, -XS_EA_SLAB_SIZE, -XS_EA_LAYOUT,
+ *         -XS_EA_WORKER_INDEX, -XS_EA_CORRUPT (this worker's lists are
+ *         broken), -errno. xs_errmsg() has the numbers. On failure nothing
+ *         stays mapped (upstream leaks the mapping).
+ */
+int xs_alloc_join(struct xs_alloc **out, int fd, uint32_t worker_id);
+
+/**
+ * Another worker index on the same mapping as @p existing (refcounted; no
+ * new mmap). @return 0, -XS_EA_WORKER_INDEX, -XS_EA_WORKER_BUSY (that index
+ * already has an open handle on this mapping), -XS_EA_CORRUPT, -ENOMEM.
+ */
+int xs_alloc_join_handle(struct xs_alloc **out, struct xs_alloc *existing, uint32_t worker_id);
+
+/**
+ * Close a handle: give back the emptied slabs it kept (xsched policy; under
+ * the upstream policy there are none), release the index, and unmap when
+ * the last handle on the mapping closes. Slabs still in use stay with the
+ * worker index, as upstream. NULL is ignored.
+ */
+void xs_alloc_close(struct xs_alloc *a);
+
+/** Start of the mapping (the header). */
+uint8_t *xs_alloc_base(const struct xs_alloc *a);
+/** Length of the mapping (the file size seen at create/join). */
+size_t xs_alloc_size(const struct xs_alloc *a);
+/** This handle's worker index. */
+uint32_t xs_alloc_worker(const struct xs_alloc *a);
+/** Header values (immutable after create). */
+uint32_t xs_alloc_num_workers(const struct xs_alloc *a);
+uint32_t xs_alloc_num_slabs(const struct xs_alloc *a);
+uint32_t xs_alloc_slab_size(const struct xs_alloc *a);
+uint64_t xs_alloc_slabs_offset(const struct xs_alloc *a);
+
+/**
+ * Bounds-checked translation of a peer's offset.
+ * @return 0 and *ptr = base + off when [off, off + len) lies inside one
+ *         allocation slot of a slab of this file and off is the slot's
+ *         start; else -XS_EA_OFFSET (outside the slabs), -XS_EA_UNASSIGNED
+ *         (slab never handed out), -XS_EA_NOT_SLOT (not a slot start),
+ *         -XS_EA_LENGTH (runs past the slot), -XS_EA_CORRUPT (bad class in
+ *         the slab's metadata). *ptr is untouched on error.
+ * Whatever the peer wrote into the metadata meanwhile, a successful result
+ * lies inside the slab, hence inside the mapping.
+ * Thread safety: any thread (reads only).
+ */
+int xs_alloc_check(const struct xs_alloc *a, uint64_t off, size_t len, void **ptr);
+
+/** As xs_alloc_check(), but @p off may point anywhere inside the slot. */
+int xs_alloc_check_within(const struct xs_alloc *a, uint64_t off, size_t len, void **ptr);
+
+/**
+ * Select the policy for emptied slabs. @p keep_empty (per size class) is
+ * used by XS_ALLOC_POLICY_XSCHED only; switching to the upstream policy
+ * gives kept slabs back at once. @return 0 or -EINVAL.
+ */
+int xs_alloc_set_policy(struct xs_alloc *a, enum xs_alloc_policy policy, uint32_t keep_empty);
+
+/**
+ * Use (@p on != 0, the default on x86-64) or not the tagged 64-bit CAS for
+ * the global free list (see "ABA"). Off = exactly the 0.2.0 algorithm.
+ * @return 0, or -ENOTSUP when asked for on an architecture without it.
+ */
+int xs_alloc_set_aba_tag(struct xs_alloc *a, int on);
+
+/** Give every emptied slab this worker keeps back to the global list.
+ *  @return the number of slabs returned, or a negative error. */
+int xs_alloc_trim(struct xs_alloc *a);
+
+/**
+ * Owner: take back every slot other workers freed into this worker's slabs
+ * (all classes; partial lists before full lists, as upstream). Each remote
+ * chain walk is bounded by the slab's number of allocated slots and checks
+ * every index against the slab and the shadow bitmap; a bad chain is
+ * reported and abandoned (its remaining slots stay lost), the other slabs
+ * are still cleaned. Empty remote stacks are only loaded, not swapped.
+ * @return the number of slots taken back, or the first error seen
+ *         (-XS_EA_REMOTE_CORRUPT, -XS_EA_DOUBLE_FREE, -XS_EA_CORRUPT).
+ */
+int xs_alloc_clean_remote(struct xs_alloc *a);
+
+/**
+ * Free @p n offsets. Runs of consecutive remote frees into the same slab
+ * are linked in place and published with one CAS; local frees go to the
+ * free stacks. Every offset is attempted even when one fails.
+ * @return 0 or the first error (see xs_alloc_free_offset()).
+ */
+int xs_alloc_free_offsets(struct xs_alloc *a, const uint64_t *offs, size_t n);
+
+/** Install a test hook (NULL removes it). Test use only: it runs inside
+ *  the allocator's lock-free loops, on the calling thread. */
+void xs_alloc_set_test_hook(struct xs_alloc *a, xs_alloc_hook_fn fn, void *arg);
+
+/* ----------------------------------------------------------- statistics */
+
+/** One size class of one worker, from that worker's lists. */
+struct xs_alloc_class_stats {
+	uint32_t partial_slabs;   /**< slabs on the partial list (incl. empty ones) */
+	uint32_t full_slabs;      /**< slabs on the full list */
+	uint32_t empty_slabs;     /**< partial slabs with every slot free (kept) */
+	uint32_t remote_pending;  /**< slabs whose remote free stack is not empty */
+	uint64_t slots_in_use;    /**< capacity - top summed (remote frees not yet cleaned count) */
+};
+
+struct xs_alloc_worker_stats {
+	struct xs_alloc_class_stats cls[XS_ALLOC_NUM_CLASSES];
+	uint32_t slabs_owned;
+	uint64_t bytes_in_use;
+};
+
+struct xs_alloc_stats {
+	uint32_t num_workers, num_slabs, slab_size, worker;
+	uint64_t file_size, slabs_offset;
+	uint32_t global_free_slabs; /**< slabs on the global free list */
+	uint32_t never_assigned;    /**< slabs never handed to any worker */
+	uint32_t global_head;       /**< head index (NULL_U32 when empty) */
+	uint32_t global_tag;        /**< xsched generation tag */
+	uint32_t anomalies;         /**< bad links / over-long walks seen (live peers may race) */
+	uint32_t slabs_listed;      /**< slabs found on any list (global + workers) */
+	uint64_t bytes_in_use;      /**< over all workers */
+	uint32_t keep, policy, tagged;
+	struct xs_alloc_counters handle; /**< this handle's counters */
+};
+
+/**
+ * Snapshot the file (lists walked with bounded, range-checked walks; values
+ * of workers that run concurrently are approximate) and this handle's
+ * counters. @p per_worker[w] is filled for w < min(@p n, num_workers)
+ * (NULL / 0: totals only). Call from the handle's thread (the counters are
+ * plain). @return 0.
+ */
+int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
+		   struct xs_alloc_worker_stats *per_worker, uint32_t n);
+
+/** Print the snapshot as a table: slabs free/owned per worker and class,
+ *  bytes in use, counters. @p file is a FILE *. */
+void xs_alloc_stats_print(const struct xs_alloc *a, void *file);
+
+/**
+ * Name of the rts-alloc 0.2.0 error a code corresponds to ("InvalidHeader",
+ * "InvalidFileSize", ...; "IoError" for other -errno values), or NULL for
+ * codes that only exist at run time (bad offsets, double frees).
+ */
+const char *xs_alloc_error_name(int err);
+
+/* ------------------------------------------------------------ hot path */
+
+/** Size class of a request of @p size bytes (<= 4096): 0 for 0..256, else
+ *  ceil(log2(size)) - 8. */
+XS_INLINE unsigned xs_alloc_size_class(size_t size)
+{
+	if (size <= XS_ALLOC_MIN_SIZE)
+		return 0;
+	return (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - XS_ALLOC_MIN_SHIFT;
+}
+
+/** Slot size of class @p c. */
+XS_INLINE uint32_t xs_alloc_class_size(unsigned c)
+{
+	return XS_ALLOC_MIN_SIZE << c;
+}
+
+/** Offset of a pointer into this handle's mapping (unchecked). */
+XS_INLINE uint64_t xs_alloc_offset(const struct xs_alloc *a, const void *ptr)
+{
+	return (uint64_t)((uintptr_t)ptr - (uintptr_t)a->base);
+}
+
+/** Pointer for an offset, unchecked (see xs_alloc_check() for peer input). */
+XS_INLINE void *xs_alloc_ptr(const struct xs_alloc *a, uint64_t off)
+{
+	return a->base + off;
+}
+
+XS_INLINE struct xs_alloc_fstack_shm *xs__alloc_fstack(const struct xs_alloc *a, uint32_t s)
+{
+	return (struct xs_alloc_fstack_shm *)(void *)(a->fstacks + (size_t)s * a->fs_stride);
+}
+
+XS_INLINE uint64_t xs__alloc_slot_off(const struct xs_alloc *a, uint32_t s, unsigned c, uint32_t idx)
+{
+	return a->slabs_off + ((uint64_t)s << a->slab_shift) +
+	       ((uint64_t)idx << (XS_ALLOC_MIN_SHIFT + c));
+}
+
+XS_INLINE uint64_t *xs__alloc_shadow_word(const struct xs_alloc *a, uint32_t s, uint32_t idx,
+					  uint64_t *bit)
+{
+	uint64_t b = ((uint64_t)s << a->shadow_shift) + idx;
+
+	*bit = 1ull << (b & 63);
+	return &a->shadow[b >> 6];
+}
+
+/* Out-of-line halves of the hot path (alloc/src/alloc_ops.c). */
+int xs__alloc_refill(struct xs_alloc *a, unsigned c, uint64_t *off);
+int xs__alloc_to_full(struct xs_alloc *a, unsigned c, uint32_t s);
+int xs__alloc_free_slow(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t top);
+int xs__alloc_free_remote(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t idx);
+int xs__alloc_bad_free(struct xs_alloc *a, uint64_t off, int code) XS_COLD XS_NOINLINE;
+
+/**
+ * Pop a slot from slab @p s, the head of this worker's partial list for
+ * class @p c. @return 0 and *off; 1 when the slab's free stack is not in a
+ * state the fast path accepts (empty, wrong capacity, bad or live entry:
+ * xs__alloc_refill() sorts it out).
+ */
+XS_INLINE int xs__alloc_pop(struct xs_alloc *a, unsigned c, uint32_t s, uint64_t *off)
+{
+	struct xs_alloc_fstack_shm *fs = xs__alloc_fstack(a, s);
+	uint32_t cap = a->cap[c];
+	/* F1: owner-only fields, relaxed. */
+	uint32_t top = __atomic_load_n(&fs->top, __ATOMIC_RELAXED);
+	uint32_t idx;
+	uint64_t bit, *w;
+
+	if (XS_UNLIKELY(top - 1u >= cap || __atomic_load_n(&fs->capacity, __ATOMIC_RELAXED) != cap))
+		return 1;
+	idx = fs->stack[top - 1];
+	if (XS_UNLIKELY(idx >= cap))
+		return 1;
+	w = xs__alloc_shadow_word(a, s, idx, &bit);
+	if (XS_UNLIKELY(*w & bit)) /* the stack offers a slot that is in use */
+		return 1;
+	*w |= bit;
+	if (top == cap && a->kept[c]) { /* serving from a kept emptied slab */
+		a->kept[c]--;
+		a->cnt.kept_reuses++;
+	}
+	__atomic_store_n(&fs->top, (uint16_t)(top - 1), __ATOMIC_RELAXED); /* F1 */
+	a->cnt.allocs++;
+	*off = xs__alloc_slot_off(a, s, c, idx);
+	if (XS_UNLIKELY(top == 1)) /* now full: partial -> full list */
+		xs__alloc_to_full(a, c, s);
+	return 0;
+}
+
+/**
+ * Allocate @p size bytes (0..4096) and return the slot's offset in *off.
+ * Fast path: pop the free stack of the head of this worker's partial list
+ * for the class (L1: Acquire load of the head; F1 for the stack).
+ * Thread safety: the handle's thread only.
+ * @return 0; -XS_EA_TOO_BIG (> 4096; sizes are never narrowed); -ENOMEM
+ *         (no free slot in the class and no free slab: "no memory");
+ *         -XS_EA_CORRUPT (the worker's metadata was damaged; a live slot is
+ *         never handed out twice, the shadow bitmap vetoes it).
+ */
+XS_INLINE int xs_alloc_alloc_offset(struct xs_alloc *a, size_t size, uint64_t *off)
+{
+	unsigned c;
+	uint32_t s;
+
+	if (XS_UNLIKELY(size > XS_ALLOC_MAX_SIZE))
+		return -XS_EA_TOO_BIG;
+	c = xs_alloc_size_class(size);
+	/* L1: Acquire load of our partial head; only this handle stores it. */
+	s = __atomic_load_n(&a->me->cls[c].partial, __ATOMIC_ACQUIRE);
+	if (XS_LIKELY(s < a->num_slabs) && XS_LIKELY(xs__alloc_pop(a, c, s, off) == 0))
+		return 0;
+	/* Empty partial list (take a slab) or damaged metadata (report). */
+	return xs__alloc_refill(a, c, off);
+}
+
+/** Allocate @p size bytes; NULL when xs_alloc_alloc_offset() fails. */
+XS_INLINE void *xs_alloc_alloc(struct xs_alloc *a, size_t size)
+{
+	uint64_t off;
+
+	if (XS_UNLIKELY(xs_alloc_alloc_offset(a, size, &off) < 0))
+		return NULL;
+	return a->base + off;
+}
+
+/**
+ * Owner free of slot @p idx of slab @p s (class @p c): shadow check, push,
+ * then the list transitions of spec §7.1 (policy-dependent when the slab
+ * becomes empty). Used by free and by clean.
+ */
+XS_INLINE int xs__alloc_free_local(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t idx)
+{
+	struct xs_alloc_fstack_shm *fs = xs__alloc_fstack(a, s);
+	uint32_t cap = a->cap[c];
+	uint32_t top = __atomic_load_n(&fs->top, __ATOMIC_RELAXED); /* F1 */
+	uint64_t bit, *w = xs__alloc_shadow_word(a, s, idx, &bit);
+
+	if (XS_UNLIKELY(!(*w & bit)))
+		return -XS_EA_DOUBLE_FREE;
+	if (XS_UNLIKELY(top >= cap || __atomic_load_n(&fs->capacity, __ATOMIC_RELAXED) != cap))
+		return -XS_EA_CORRUPT;
+	*w &= ~bit;
+	fs->stack[top] = (uint16_t)idx;
+	top++;
+	__atomic_store_n(&fs->top, (uint16_t)top, __ATOMIC_RELAXED); /* F1 */
+	a->cnt.frees_local++;
+	if (XS_LIKELY(top != 1 && top != cap))
+		return 0;
+	if (top == cap && a->kept[c] < a->keep) {
+		/* xsched policy: keep the emptied slab on the partial list. */
+		a->kept[c]++;
+		return 0;
+	}
+	return xs__alloc_free_slow(a, s, c, top);
+}
+
+/** Where an offset lies: slab, class, slot index and the slab's owner. */
+struct xs__alloc_loc {
+	uint32_t s, c, idx, owner;
+};
+
+/**
+ * Locate the slot at @p off for a free: it must be the start of a slot of
+ * a slab of this file whose class is valid. M2: Acquire loads of the slab's
+ * class and owner (pair with M1 of the assignment).
+ * @return 0, -XS_EA_OFFSET, -XS_EA_CORRUPT or -XS_EA_NOT_SLOT.
+ */
+XS_INLINE int xs__alloc_locate(const struct xs_alloc *a, uint64_t off, struct xs__alloc_loc *l)
+{
+	uint64_t rel = off - a->slabs_off; /* wraps for off < SLABS: caught below */
+	uint64_t s = rel >> a->slab_shift, within, c;
+	struct xs_alloc_slab_meta_shm *m;
+
+	if (XS_UNLIKELY(s >= a->num_slabs))
+		return -XS_EA_OFFSET;
+	m = &a->meta[s];
+	c = __atomic_load_n(&m->size_class_index, __ATOMIC_ACQUIRE);     /* M2 */
+	l->owner = __atomic_load_n(&m->assigned_worker, __ATOMIC_ACQUIRE); /* M2 */
+	within = rel & a->slab_mask;
+	if (XS_UNLIKELY(c >= XS_ALLOC_NUM_CLASSES))
+		return -XS_EA_CORRUPT;
+	if (XS_UNLIKELY(within & (xs_alloc_class_size((unsigned)c) - 1)))
+		return -XS_EA_NOT_SLOT;
+	l->s = (uint32_t)s;
+	l->c = (uint32_t)c;
+	l->idx = (uint32_t)(within >> (XS_ALLOC_MIN_SHIFT + c));
+	return 0;
+}
+
+/**
+ * Free the slot at offset @p off (any worker's). The offset is checked: it
+ * must be the start of a slot of an assigned slab of this file. If this
+ * worker owns the slab the slot goes back to its free stack (local free,
+ * spec §7.1), else onto the slab's remote free stack for the owner to clean
+ * (§7.2, R1).
+ * Thread safety: the handle's thread only.
+ * @return 0; -XS_EA_OFFSET, -XS_EA_NOT_SLOT, -XS_EA_UNASSIGNED,
+ *         -XS_EA_DOUBLE_FREE (own slot already free), -XS_EA_CORRUPT.
+ *         Nothing is written on error; xs_errmsg() has the details.
+ */
+XS_INLINE int xs_alloc_free_offset(struct xs_alloc *a, uint64_t off)
+{
+	struct xs__alloc_loc l;
+	int rc = xs__alloc_locate(a, off, &l);
+
+	if (XS_UNLIKELY(rc < 0))
+		return xs__alloc_bad_free(a, off, rc);
+	if (XS_LIKELY(l.owner == a->worker)) {
+		rc = xs__alloc_free_local(a, l.s, l.c, l.idx);
+		if (XS_UNLIKELY(rc < 0))
+			return xs__alloc_bad_free(a, off, rc);
+		return 0;
+	}
+	if (XS_UNLIKELY(l.owner >= a->num_workers))
+		return xs__alloc_bad_free(a, off, -XS_EA_UNASSIGNED);
+	return xs__alloc_free_remote(a, l.s, l.c, l.idx);
+}
+
+/** Free a pointer into this handle's mapping (NULL: no-op, returns 0).
+ *  A pointer from another handle's mapping must travel as an offset. */
+XS_INLINE int xs_alloc_free(struct xs_alloc *a, void *ptr)
+{
+	if (XS_UNLIKELY(!ptr))
+		return 0;
+	return xs_alloc_free_offset(a, xs_alloc_offset(a, ptr));
+}
+
+/** The handle's event counters. */
+XS_INLINE const struct xs_alloc_counters *xs_alloc_counters(const struct xs_alloc *a)
+{
+	return &a->cnt;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XS_ALLOC_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private parts of the allocator shared by its source files. */
+#ifndef XS_ALLOC_PVT_H
+#define XS_ALLOC_PVT_H
+
+#include <pthread.h>
+
+#include "xsched/alloc.h"
+
+/* The tagged global head needs mixed-width locked RMW on one word; the
+ * argument in alloc.h is made for x86-64 only. */
+#if defined(__x86_64__)
+#define XS_ALLOC_HAVE_TAG 1
+#else
+#define XS_ALLOC_HAVE_TAG 0
+#endif
+
+/** One mapping of an allocator file, shared by every handle opened on it
+ *  with xs_alloc_join_handle(). */
+struct xs_alloc_map {
+	uint8_t *base;
+	size_t size;
+	pthread_mutex_t lock; /* guards refs and open_ids */
+	uint32_t refs;
+	uint32_t num_workers;
+	uint32_t slab_size;
+	struct xs_alloc_layout lay;
+	uint64_t open_ids[]; /* bit w: worker index w has an open handle */
+};
+
+/* Worker-local list selectors. */
+enum { XS__PARTIAL = 0, XS__FULL = 1 };
+
+XS_INLINE uint32_t *xs__alloc_head(struct xs_alloc *a, unsigned c, int which)
+{
+	return which == XS__PARTIAL ? &a->me->cls[c].partial : &a->me->cls[c].full;
+}
+
+XS_INLINE int xs__alloc_valid_link(const struct xs_alloc *a, uint32_t v)
+{
+	return v == XS_ALLOC_NULL_U32 || v < a->num_slabs;
+}
+
+/* alloc_ops.c */
+int xs__alloc_list_push(struct xs_alloc *a, uint32_t *head, uint32_t s);
+int xs__alloc_list_remove(struct xs_alloc *a, uint32_t *head, uint32_t s);
+int xs__alloc_global_push(struct xs_alloc *a, uint32_t s);
+int xs__alloc_global_pop(struct xs_alloc *a, uint32_t *out);
+int xs__alloc_corrupt(struct xs_alloc *a, const char *fmt, ...) XS_PRINTF(2, 3) XS_COLD;
+
+#endif /* XS_ALLOC_PVT_H */

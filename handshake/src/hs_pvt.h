@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Handshake internals shared by the client, the server and the codecs. */
+#ifndef XS_HS_PVT_H
+#define XS_HS_PVT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "xsched/handshake.h"
+
+/* ----------------------------------------------------------------- time */
+
+/** CLOCK_MONOTONIC in ns: the clock of every deadline (and of io_uring's
+ *  IORING_TIMEOUT_ABS without a clock flag). */
+uint64_t xs__hs_now(void);
+
+/** Copy of the calling thread's detail message (xs_errmsg), so that a new
+ *  message can quote it: xs_seterr() writes into the same buffer. */
+struct xs__hs_msg {
+	char s[512];
+};
+void xs__hs_errmsg(struct xs__hs_msg *m);
+
+/* ------------------------------------------------------------- wire text */
+
+/** Rust's Debug of an io::Error from errno @p err (> 0):
+ *  `Os { code: N, kind: Kind, message: "text" }`. */
+int xs__hs_io_debug(char *buf, size_t cap, int err);
+
+/** Message element size of each queue (wire order of the per-object roles). */
+#define XS__HS_ELEM_TPU      40u
+#define XS__HS_ELEM_PROGRESS 48u
+#define XS__HS_ELEM_P2W      32u
+#define XS__HS_ELEM_W2P      40u
+#define XS__HS_ELEM_ALIGN    8u
+
+/* -------------------------------------------------- client I/O backends */
+
+/*
+ * One blocking operation at a time, bounded by an absolute deadline. The
+ * io_uring backend submits the operation followed by an IORING_TIMEOUT_ABS
+ * linked timeout and waits for both completions; the poll backend uses a
+ * non-blocking socket and poll() (connect: SO_SNDTIMEO, which AF_UNIX
+ * connect honours while the listener's backlog is full).
+ */
+struct xs__hs_io {
+	int backend;   /* enum xs_hs_backend */
+	int uring_err; /* io_uring_queue_init failure that forced poll, else 0 */
+	void *ring;    /* struct io_uring * (uring backend) */
+};
+
+int xs__hs_io_init(struct xs__hs_io *io, int force_poll);
+void xs__hs_io_fini(struct xs__hs_io *io);
+/** Create the client socket suited to the backend (close-on-exec). */
+int xs__hs_io_socket(struct xs__hs_io *io);
+int xs__hs_io_connect(struct xs__hs_io *io, int fd, const struct sockaddr_un *sa, socklen_t len,
+		      uint64_t deadline);
+/** Send all @p len bytes (MSG_NOSIGNAL). @return 0 or a negative error. */
+int xs__hs_io_send_all(struct xs__hs_io *io, int fd, const void *buf, size_t len,
+		       uint64_t deadline);
+/** One recvmsg (MSG_CMSG_CLOEXEC added). @return bytes or a negative error;
+ *  msg->msg_controllen / msg_flags are updated as by recvmsg(2). */
+long xs__hs_io_recvmsg(struct xs__hs_io *io, int fd, struct msghdr *msg, uint64_t deadline);
+
+/** Fill a sockaddr_un for @p path. @return its length or -ENAMETOOLONG / -EINVAL. */
+int xs__hs_sockaddr(struct sockaddr_un *sa, const char *path);
+
+/** Close every descriptor of @p fds[0..n). */
+void xs__hs_close_fds(const int *fds, uint32_t n);
+
+#endif /* XS_HS_PVT_H */

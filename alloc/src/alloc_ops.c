@@ -333,7 +333,9 @@ int xs__alloc_refill(struct xs_alloc *a, unsigned c, uint64_t *off)
 					continue;
 			}
 			a->cnt.alloc_fails++;
-			return -ENOMEM;
+			return xs_seterr(-ENOMEM, "allocator worker %" PRIu32 ": no free %u-byte slot and "
+					 "no free slab left (%" PRIu32 " slabs of %" PRIu32 " bytes)",
+					 a->worker, xs_alloc_class_size(c), a->num_slabs, a->slab_size);
 		}
 		if (rc < 0)
 			return rc;

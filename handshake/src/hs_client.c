@@ -23,27 +23,11 @@
  * Anything bigger is cut by the kernel (MSG_CTRUNC), which we refuse. */
 #define HS_CTL_SIZE CMSG_SPACE(sizeof(int) * XS_HS_MAX_FDS)
 
-static void *aligned_zalloc(size_t size)
-{
-	void *p = NULL;
-
-	if (posix_memalign(&p, XS_CACHE_LINE, size ? size : XS_CACHE_LINE))
-		return NULL;
-	memset(p, 0, size);
-	return p;
-}
-
 void xs_session_close(struct xs_session *s)
 {
 	if (!s)
 		return;
-	if (s->workers) {
-		for (uint32_t i = 0; i < s->num_workers; i++) {
-			xs_spsc_close(&s->workers[i].pack_to_worker);
-			xs_spsc_close(&s->workers[i].worker_to_pack);
-		}
-		free(s->workers);
-	}
+	xs__hs_workers_free(s->workers, s->num_workers);
 	xs_spsc_close(&s->tpu_to_pack);
 	xs_spsc_close(&s->progress);
 	if (s->allocs) {
@@ -160,7 +144,7 @@ static int join_session(const struct xs_hs_proto *p, const struct xs_logon *logo
 		return xs_seterr(-XS_EHS_PROTOCOL,
 				 "server accepted allocator_handles %" PRIu64 " (outside 1..=128)",
 				 logon->allocator_handles);
-	s = aligned_zalloc(sizeof(*s));
+	s = xs__hs_zalloc_aligned(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->version = (int)p->version;
@@ -168,7 +152,7 @@ static int join_session(const struct xs_hs_proto *p, const struct xs_logon *logo
 	s->num_objects = XS_HS_GLOBAL_SHMEM + 2 * w;
 	s->object_state = calloc(s->num_objects, 1);
 	s->allocs = calloc(h, sizeof(*s->allocs));
-	s->workers = aligned_zalloc(sizeof(*s->workers) * w);
+	s->workers = xs__hs_zalloc_aligned(sizeof(*s->workers) * w);
 	if (!s->object_state || !s->allocs || !s->workers) {
 		err = -ENOMEM;
 		goto fail;

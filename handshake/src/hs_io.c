@@ -53,6 +53,27 @@ void xs__hs_close_fds(const int *fds, uint32_t n)
 			close(fds[i]);
 }
 
+void *xs__hs_zalloc_aligned(size_t size)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, XS_CACHE_LINE, size ? size : XS_CACHE_LINE))
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+
+void xs__hs_workers_free(struct xs_hs_worker *w, uint32_t n)
+{
+	if (!w)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		xs_spsc_close(&w[i].pack_to_worker);
+		xs_spsc_close(&w[i].worker_to_pack);
+	}
+	free(w);
+}
+
 int xs__hs_io_init(struct xs__hs_io *io, int force_poll)
 {
 	struct io_uring *r;
@@ -215,9 +236,10 @@ static int poll_connect(int fd, const struct sockaddr_un *sa, socklen_t len, uin
 		}
 		if (errno == EINTR)
 			continue;
-		/* the backlog stayed full for the whole SO_SNDTIMEO */
+		/* the backlog stayed full for the whole SO_SNDTIMEO (rounded to
+		 * jiffies, so it may end a little early): wait out the rest */
 		if (errno == EAGAIN || errno == EINPROGRESS)
-			return xs__hs_now() >= deadline ? -ETIMEDOUT : -EAGAIN;
+			continue;
 		return -errno;
 	}
 }

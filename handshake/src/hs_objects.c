@@ -285,13 +285,7 @@ void xs_vsession_close(struct xs_vsession *vs)
 {
 	if (!vs)
 		return;
-	if (vs->workers) {
-		for (uint32_t i = 0; i < vs->num_workers; i++) {
-			xs_spsc_close(&vs->workers[i].pack_to_worker);
-			xs_spsc_close(&vs->workers[i].worker_to_pack);
-		}
-		free(vs->workers);
-	}
+	xs__hs_workers_free(vs->workers, vs->num_workers);
 	xs_spsc_close(&vs->tpu_to_pack);
 	xs_spsc_close(&vs->progress);
 	if (vs->worker_allocs) {
@@ -304,16 +298,6 @@ void xs_vsession_close(struct xs_vsession *vs)
 		xs_alloc_close(vs->tpu_alloc);
 	free(vs->object_state);
 	free(vs);
-}
-
-static void *aligned_zalloc(size_t size)
-{
-	void *p = NULL;
-
-	if (posix_memalign(&p, XS_CACHE_LINE, size ? size : XS_CACHE_LINE))
-		return NULL;
-	memset(p, 0, size);
-	return p;
 }
 
 int xs_hs_objects_create(uint64_t version, const struct xs_logon *logon, uint32_t huge,
@@ -344,7 +328,7 @@ int xs_hs_objects_create(uint64_t version, const struct xs_logon *logon, uint32_
 	w = (uint32_t)logon->worker_count;
 	nobj = XS_HS_GLOBAL_SHMEM + 2 * w;
 
-	vs = aligned_zalloc(sizeof(*vs));
+	vs = xs__hs_zalloc_aligned(sizeof(*vs));
 	if (!vs)
 		return -ENOMEM;
 	vs->version = (int)b.p->version;
@@ -354,7 +338,7 @@ int xs_hs_objects_create(uint64_t version, const struct xs_logon *logon, uint32_
 	vs->num_objects = nobj;
 	vs->object_state = calloc(nobj, 1);
 	vs->worker_allocs = calloc(w, sizeof(*vs->worker_allocs));
-	vs->workers = aligned_zalloc(sizeof(*vs->workers) * w);
+	vs->workers = xs__hs_zalloc_aligned(sizeof(*vs->workers) * w);
 	if (!vs->object_state || !vs->worker_allocs || !vs->workers) {
 		err = -ENOMEM;
 		goto fail;

@@ -69,4 +69,12 @@ int xs__hs_sockaddr(struct sockaddr_un *sa, const char *path);
 /** Close every descriptor of @p fds[0..n). */
 void xs__hs_close_fds(const int *fds, uint32_t n);
 
+/** Zeroed, cache-line aligned memory (free with free()): the session
+ *  structs and their worker arrays embed struct xs_spsc, which is
+ *  XS_CACHE_ALIGNED, so malloc/calloc alignment is not enough. */
+void *xs__hs_zalloc_aligned(size_t size);
+
+/** Close both queue ends of @p n workers and free the array (NULL is fine). */
+void xs__hs_workers_free(struct xs_hs_worker *w, uint32_t n);
+
 #endif /* XS_HS_PVT_H */

@@ -104,7 +104,8 @@ struct xs_hs_server {
 	uint64_t retry_at;                 /* poll path: end of that pause */
 	struct hs_conn *conns;
 	uint32_t max_conns;
-	uint32_t nactive;
+	uint32_t nactive; /* connections being read (C_READING) */
+	uint32_t nbusy;   /* slots not free: C_READING or C_ZOMBIE */
 	uint64_t next_id;
 	uint64_t n_accepted, n_sessions, n_rejected;
 };
@@ -179,10 +180,18 @@ static struct hs_conn *conn_new(struct xs_hs_server *s, int fd)
 			c->gid = cred.gid;
 		}
 		s->nactive++;
+		s->nbusy++;
 		s->n_accepted++;
 		return c;
 	}
-	return NULL; /* callers only accept with a free slot */
+	return NULL; /* callers only accept with a free slot (nbusy < max_conns) */
+}
+
+/* A finished slot whose completions are all in becomes reusable. */
+static void conn_release(struct xs_hs_server *s, struct hs_conn *c)
+{
+	c->state = C_FREE;
+	s->nbusy--;
 }
 
 /* Close the socket; the slot is reused once its completions are all in. */
@@ -191,8 +200,10 @@ static void conn_finish(struct xs_hs_server *s, struct hs_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	c->state = c->pending ? C_ZOMBIE : C_FREE;
+	c->state = C_ZOMBIE;
 	s->nactive--;
+	if (!c->pending)
+		conn_release(s, c);
 }
 
 /* Send a failure frame (one non-blocking write, as upstream) and finish. */
@@ -378,7 +389,9 @@ static void arm_listen(struct xs_hs_server *s, uint64_t deadline)
 		io_uring_sqe_set_data64(sqe, UD(OP_STOP, 0, 0));
 		s->stop_armed = 1;
 	}
-	if (!s->accept_armed && !s->retry_armed && s->nactive < s->max_conns) {
+	/* only with a slot free: a zombie slot (completions still to come)
+	 * cannot take the connection, which would then be dropped */
+	if (!s->accept_armed && !s->retry_armed && s->nbusy < s->max_conns) {
 		reserve_sqes(s, deadline ? 2 : 1);
 		sqe = io_uring_get_sqe(&s->ring);
 		io_uring_prep_accept(sqe, s->lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -446,7 +459,7 @@ static int uring_dispatch(struct xs_hs_server *s, uint64_t ud, int res, struct x
 		c->pending--;
 		if (c->state != C_READING) {
 			if (!c->pending)
-				c->state = C_FREE;
+				conn_release(s, c);
 			return V_CONTINUE;
 		}
 		/* -ECANCELED: the linked timeout fired and cancelled the recv */
@@ -459,7 +472,7 @@ static int uring_dispatch(struct xs_hs_server *s, uint64_t ud, int res, struct x
 			return V_CONTINUE;
 		c->pending--;
 		if (c->state == C_ZOMBIE && !c->pending)
-			c->state = C_FREE;
+			conn_release(s, c);
 		return V_CONTINUE;
 	case OP_STOP:
 		s->stop_armed = 0;
@@ -532,13 +545,13 @@ static int poll_serve(struct xs_hs_server *s, uint64_t deadline, struct xs_vsess
 	for (;;) {
 		uint64_t now = xs__hs_now(), wake = deadline ? deadline : UINT64_MAX;
 		nfds_t n = 0;
-		int accepting = s->nactive < s->max_conns && now >= s->retry_at;
+		int accepting = s->nbusy < s->max_conns && now >= s->retry_at;
 		struct timespec ts;
 		int k;
 
 		pfd[n++] = (struct pollfd){ .fd = s->efd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = accepting ? s->lfd : -1, .events = POLLIN };
-		if (!accepting && s->nactive < s->max_conns && s->retry_at < wake)
+		if (!accepting && s->nbusy < s->max_conns && s->retry_at < wake)
 			wake = s->retry_at;
 		for (uint32_t i = 0; i < s->max_conns; i++) {
 			struct hs_conn *c = &s->conns[i];
@@ -595,7 +608,7 @@ static int poll_serve(struct xs_hs_server *s, uint64_t deadline, struct xs_vsess
 				conn_input(s, c, 0, 1, out);
 		}
 		if (k > 0 && (pfd[1].revents & POLLIN)) {
-			while (s->nactive < s->max_conns) {
+			while (s->nbusy < s->max_conns) {
 				int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 				struct hs_conn *c;
 

@@ -519,7 +519,10 @@ int xs_plan_build(struct xs_plan **out, const struct xs_topo *t, const struct xs
 				note(p, "node %d has no usable %s: packing onto node %d (distance %d)", mem,
 				     unit, node, xs_topo_distance(t, mem, node));
 			}
-			nr = nslots[node];
+			/* never more reactors than busy tasks (p->r holds ntasks + 1,
+			 * and a reactor without a task cannot run): the fallback node
+			 * may have more cores than the memory's node lacked */
+			nr = nslots[node] < nbusy ? nslots[node] : nbusy;
 			for (int i = 0; i < nr; i++)
 				add_reactor(p, &slots[node][i]);
 			/* the TPU consumer keeps a core of its own when there are two or more */

@@ -689,6 +689,12 @@ int xs_rt_join(struct xs_rt *rt)
 	return atomic_load_explicit(&rt->first_err, memory_order_relaxed);
 }
 
+/* Target of the stop-on-signal handlers. Release store in
+ * xs_rt_stop_on_signal() pairs with the handler's acquire load (the handler
+ * then sees the initialised runtime); xs_rt_destroy() clears it (seq_cst
+ * CAS) before freeing. A handler already running on another thread when
+ * destroy clears it may still use the runtime: destroy a runtime only once
+ * its signals can no longer arrive (or after pointing them elsewhere). */
 static struct xs_rt *_Atomic sig_rt;
 
 void xs_rt_destroy(struct xs_rt *rt)

@@ -101,56 +101,48 @@ static int regions_node(const struct xs_topo *t, const struct region *rg, int n,
 	return loc->nnodes;
 }
 
-int xs_rt_session_node(const struct xs_topo *t, const struct xs_session *s, struct xs_mem_loc *loc)
+/* The regions of a session: every queue file (read-touched: a shared
+ * mapping, each page gets placed) and the allocator mapping (only
+ * inspected: touching could populate gigabytes). */
+static int queues_node(const struct xs_topo *t, const struct xs_spsc *tpu,
+		       const struct xs_spsc *progress, const struct xs_hs_worker *workers,
+		       uint32_t nworkers, const struct xs_alloc *alloc, struct xs_mem_loc *loc)
 {
 	struct region *rg;
 	int n = 0, r;
 
-	if (!t || !s || !loc || (s->num_workers && !s->workers))
-		return -EINVAL;
-	rg = calloc(3 + 2 * (size_t)s->num_workers, sizeof(*rg));
+	rg = calloc(3 + 2 * (size_t)nworkers, sizeof(*rg));
 	if (!rg)
 		return -ENOMEM;
-	/* queues are read-touched (a shared mapping: each page gets placed);
-	 * the allocator is only inspected (touching could populate gigabytes) */
-	rg[n++] = (struct region){ s->tpu_to_pack.base, s->tpu_to_pack.file_size, 1 };
-	rg[n++] = (struct region){ s->progress.base, s->progress.file_size, 1 };
-	for (uint32_t i = 0; i < s->num_workers; i++) {
-		rg[n++] = (struct region){ s->workers[i].pack_to_worker.base,
-					   s->workers[i].pack_to_worker.file_size, 1 };
-		rg[n++] = (struct region){ s->workers[i].worker_to_pack.base,
-					   s->workers[i].worker_to_pack.file_size, 1 };
+	rg[n++] = (struct region){ tpu->base, tpu->file_size, 1 };
+	rg[n++] = (struct region){ progress->base, progress->file_size, 1 };
+	for (uint32_t i = 0; i < nworkers; i++) {
+		rg[n++] = (struct region){ workers[i].pack_to_worker.base,
+					   workers[i].pack_to_worker.file_size, 1 };
+		rg[n++] = (struct region){ workers[i].worker_to_pack.base,
+					   workers[i].worker_to_pack.file_size, 1 };
 	}
-	if (s->num_allocs && s->allocs && s->allocs[0])
-		rg[n++] = (struct region){ xs_alloc_base(s->allocs[0]), xs_alloc_size(s->allocs[0]), 0 };
+	if (alloc)
+		rg[n++] = (struct region){ xs_alloc_base(alloc), xs_alloc_size(alloc), 0 };
 	r = regions_node(t, rg, n, loc);
 	free(rg);
 	return r;
 }
 
-int xs_rt_vsession_node(const struct xs_topo *t, const struct xs_vsession *s, struct xs_mem_loc *loc)
+int xs_rt_session_node(const struct xs_topo *t, const struct xs_session *s, struct xs_mem_loc *loc)
 {
-	struct region *rg;
-	int n = 0, r;
-
 	if (!t || !s || !loc || (s->num_workers && !s->workers))
 		return -EINVAL;
-	rg = calloc(3 + 2 * (size_t)s->num_workers, sizeof(*rg));
-	if (!rg)
-		return -ENOMEM;
-	rg[n++] = (struct region){ s->tpu_to_pack.base, s->tpu_to_pack.file_size, 1 };
-	rg[n++] = (struct region){ s->progress.base, s->progress.file_size, 1 };
-	for (uint32_t i = 0; i < s->num_workers; i++) {
-		rg[n++] = (struct region){ s->workers[i].pack_to_worker.base,
-					   s->workers[i].pack_to_worker.file_size, 1 };
-		rg[n++] = (struct region){ s->workers[i].worker_to_pack.base,
-					   s->workers[i].worker_to_pack.file_size, 1 };
-	}
-	if (s->tpu_alloc)
-		rg[n++] = (struct region){ xs_alloc_base(s->tpu_alloc), xs_alloc_size(s->tpu_alloc), 0 };
-	r = regions_node(t, rg, n, loc);
-	free(rg);
-	return r;
+	return queues_node(t, &s->tpu_to_pack, &s->progress, s->workers, s->num_workers,
+			   s->num_allocs && s->allocs ? s->allocs[0] : NULL, loc);
+}
+
+int xs_rt_vsession_node(const struct xs_topo *t, const struct xs_vsession *s, struct xs_mem_loc *loc)
+{
+	if (!t || !s || !loc || (s->num_workers && !s->workers))
+		return -EINVAL;
+	return queues_node(t, &s->tpu_to_pack, &s->progress, s->workers, s->num_workers,
+			   s->tpu_alloc, loc);
 }
 
 /* ------------------------------------------------------------ poll functions */
@@ -298,39 +290,81 @@ static void validator_fini(void *arg)
 
 /* ------------------------------------------------------------ plans */
 
-/* Plan the standard tasks on the memory's node and add them to @p rt. */
+/* What differs between the client and the validator side of the glue. */
+struct side {
+	const void *session;
+	uint32_t workers;
+	/* xs_rt_session_node() or xs_rt_vsession_node() */
+	int (*locate)(const struct xs_topo *t, const void *session, struct xs_mem_loc *loc);
+	void *ctx;       /* workers + 1 contexts of ctx_size bytes: tpu, then w0, w1, ... */
+	size_t ctx_size;
+	xs_rt_poll_fn tpu_poll, worker_poll;
+	xs_rt_init_fn init;
+	xs_rt_fini_fn fini;
+};
+
+static int locate_client(const struct xs_topo *t, const void *s, struct xs_mem_loc *loc)
+{
+	return xs_rt_session_node(t, s, loc);
+}
+
+static int locate_validator(const struct xs_topo *t, const void *s, struct xs_mem_loc *loc)
+{
+	return xs_rt_vsession_node(t, s, loc);
+}
+
+/* Locate the session's memory, plan the standard tasks on its node and add
+ * them to @p rt with the side's poll functions and contexts. */
 static int build(struct xs_rt *rt, struct xs_plan **plan_out, const struct xs_topo *t,
-		 const struct xs_plan_opts *po_in, uint32_t workers, int mem_r,
-		 const struct xs_mem_loc *loc, const char *where, struct xs_lthread_spec *specs)
+		 const struct xs_plan_opts *po_in, const struct side *sd)
 {
 	struct xs_task tasks[XS_PLAN_MAX_TASKS];
+	struct xs_lthread_spec *specs;
 	struct xs_plan_opts po;
+	struct xs_mem_loc loc;
 	struct xs_plan *plan;
-	char msg[512];
-	int n, r;
+	char msg[1024];
+	int n, r, mem_r = 0;
 
 	if (po_in)
 		po = *po_in;
 	else
 		xs_plan_opts_init(&po);
+	memset(&loc, 0, sizeof(loc));
 	msg[0] = '\0';
+	if (po.mem_node < 0 && xs_topo_is_system(t))
+		mem_r = sd->locate(t, sd->session, &loc);
 	if (po.mem_node < 0 && mem_r >= 1) {
-		po.mem_node = loc->node;
-		snprintf(msg, sizeof(msg), "%s%s", where,
+		/* xs_errmsg(): where the pages are, from the locate above */
+		snprintf(msg, sizeof(msg), "%s%s", xs_errmsg(),
 			 mem_r > 1 ? ": mixed placement, planning on the node with most pages" : "");
+		po.mem_node = loc.node;
 	} else if (po.mem_node < 0) {
 		snprintf(msg, sizeof(msg), "session memory node unknown (%s)",
 			 xs_topo_is_system(t) ? xs_strerror(mem_r) : "topology is not this machine");
 	}
-	n = xs_tasks_std(tasks, XS_PLAN_MAX_TASKS, (int)workers);
+	n = xs_tasks_std(tasks, XS_PLAN_MAX_TASKS, (int)sd->workers);
 	if (n < 0)
-		return xs_seterr(-XS_ERT_SESSION, "session has %u workers (at most %d)", workers,
+		return xs_seterr(-XS_ERT_SESSION, "session has %u workers (at most %d)", sd->workers,
 				 XS_PLAN_MAX_TASKS - 1);
-	if ((r = xs_plan_build(&plan, t, tasks, n, &po)) < 0)
+	specs = calloc((size_t)n, sizeof(*specs));
+	if (!specs)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		specs[i].poll = i ? sd->worker_poll : sd->tpu_poll;
+		specs[i].arg = (uint8_t *)sd->ctx + sd->ctx_size * (size_t)i;
+		specs[i].arg_size = sd->ctx_size; /* copied by the runtime */
+		specs[i].init = sd->init;
+		specs[i].fini = sd->fini;
+	}
+	if ((r = xs_plan_build(&plan, t, tasks, n, &po)) < 0) {
+		free(specs);
 		return r;
+	}
 	if (msg[0])
 		xs__plan_note(plan, "%s", msg);
 	r = xs_rt_add_plan(rt, plan, specs);
+	free(specs);
 	if (r < 0 || !plan_out)
 		xs_plan_destroy(plan);
 	else
@@ -342,12 +376,10 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 		       const struct xs_topo *t, const struct xs_plan_opts *po,
 		       const struct xs_rt_client_cbs *cbs)
 {
-	struct xs_lthread_spec *specs;
 	struct cctx *ctx;
-	struct xs_mem_loc loc;
-	char where[512];
+	struct side sd;
 	uint32_t w;
-	int r, mem_r = 0;
+	int r;
 
 	if (plan_out)
 		*plan_out = NULL;
@@ -357,32 +389,19 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 	if ((w && !s->workers) || w >= XS_PLAN_MAX_TASKS)
 		return xs_seterr(-XS_ERT_SESSION, "client session with %u workers and %s worker queues", w,
 				 s->workers ? "" : "no");
-	memset(&loc, 0, sizeof(loc));
-	where[0] = '\0';
-	if ((!po || po->mem_node < 0) && xs_topo_is_system(t)) {
-		mem_r = xs_rt_session_node(t, s, &loc);
-		snprintf(where, sizeof(where), "%s", xs_errmsg());
-	}
-	specs = calloc(w + 1, sizeof(*specs));
 	ctx = calloc(w + 1, sizeof(*ctx));
-	if (!specs || !ctx) {
-		free(specs);
-		free(ctx);
+	if (!ctx)
 		return -ENOMEM;
-	}
 	for (uint32_t i = 0; i <= w; i++) {
 		ctx[i].s = s;
 		ctx[i].worker = (int)i - 1;
 		ctx[i].burst = cbs->burst ? cbs->burst : DEFAULT_BURST;
 		ctx[i].cbs = *cbs;
-		specs[i].poll = i ? client_worker_poll : client_tpu_poll;
-		specs[i].arg = &ctx[i];
-		specs[i].arg_size = sizeof(ctx[i]);
-		specs[i].init = client_init;
-		specs[i].fini = client_fini;
 	}
-	r = build(rt, plan_out, t, po, w, mem_r, &loc, where, specs);
-	free(specs);
+	sd = (struct side){ .session = s, .workers = w, .locate = locate_client, .ctx = ctx,
+			    .ctx_size = sizeof(*ctx), .tpu_poll = client_tpu_poll,
+			    .worker_poll = client_worker_poll, .init = client_init, .fini = client_fini };
+	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
 	return r;
 }
@@ -391,12 +410,10 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 			  const struct xs_topo *t, const struct xs_plan_opts *po,
 			  const struct xs_rt_validator_cbs *cbs)
 {
-	struct xs_lthread_spec *specs;
 	struct vctx *ctx;
-	struct xs_mem_loc loc;
-	char where[512];
+	struct side sd;
 	uint32_t w;
-	int r, mem_r = 0;
+	int r;
 
 	if (plan_out)
 		*plan_out = NULL;
@@ -406,32 +423,20 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 	if ((w && !s->workers) || w >= XS_PLAN_MAX_TASKS)
 		return xs_seterr(-XS_ERT_SESSION, "validator session with %u workers and %s worker queues",
 				 w, s->workers ? "" : "no");
-	memset(&loc, 0, sizeof(loc));
-	where[0] = '\0';
-	if ((!po || po->mem_node < 0) && xs_topo_is_system(t)) {
-		mem_r = xs_rt_vsession_node(t, s, &loc);
-		snprintf(where, sizeof(where), "%s", xs_errmsg());
-	}
-	specs = calloc(w + 1, sizeof(*specs));
 	ctx = calloc(w + 1, sizeof(*ctx));
-	if (!specs || !ctx) {
-		free(specs);
-		free(ctx);
+	if (!ctx)
 		return -ENOMEM;
-	}
 	for (uint32_t i = 0; i <= w; i++) {
 		ctx[i].s = s;
 		ctx[i].worker = (int)i - 1;
 		ctx[i].burst = cbs->burst ? cbs->burst : DEFAULT_BURST;
 		ctx[i].cbs = *cbs;
-		specs[i].poll = i ? validator_worker_poll : validator_tpu_poll;
-		specs[i].arg = &ctx[i];
-		specs[i].arg_size = sizeof(ctx[i]);
-		specs[i].init = validator_init;
-		specs[i].fini = validator_fini;
 	}
-	r = build(rt, plan_out, t, po, w, mem_r, &loc, where, specs);
-	free(specs);
+	sd = (struct side){ .session = s, .workers = w, .locate = locate_validator, .ctx = ctx,
+			    .ctx_size = sizeof(*ctx), .tpu_poll = validator_tpu_poll,
+			    .worker_poll = validator_worker_poll, .init = validator_init,
+			    .fini = validator_fini };
+	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
 	return r;
 }

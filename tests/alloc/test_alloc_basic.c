@@ -238,6 +238,7 @@ static uint32_t fill(struct xs_alloc *a, unsigned c, uint64_t *offs, uint32_t ma
 		T_ASSERT(++k < max);
 	}
 	T_ERR(rc, -ENOMEM);
+	T_ASSERT(strstr(xs_errmsg(), "no free slab left"), "%s", xs_errmsg());
 	return k;
 }
 

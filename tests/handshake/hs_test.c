@@ -389,3 +389,28 @@ void th_client_exchange(struct xs_session *s)
 		     want.responses.transaction_responses_offset);
 	}
 }
+
+int th_run_cases(const struct th_case *cases, size_t n, int argc, char **argv)
+{
+	int ran = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (argc > 1 && strcmp(argv[1], cases[i].name))
+			continue;
+		cases[i].fn();
+		ran++;
+	}
+	if (!ran)
+		t_fail(__FILE__, __LINE__, "no case named %s", argv[1]);
+	return 0;
+}
+
+void th_raw_logon(uint8_t *b, uint64_t version, uint64_t wc, uint64_t ah)
+{
+	const uint64_t f[8] = { version, wc, 64ull << 20, ah, 1024, 1024, 1024, 1024 };
+
+	memset(b, 0, XS_HS_LOGON_BUF);
+	for (int i = 0; i < 8; i++)
+		for (int k = 0; k < 8; k++)
+			b[8 * i + k] = (uint8_t)(f[i] >> (8 * k));
+}

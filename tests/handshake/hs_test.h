@@ -21,6 +21,9 @@ const char *th_sock_path(const char *tag);
 struct xs_logon th_logon_upstream(uint64_t w);
 /* A small logon for fast tests: 8 MiB allocator, 1 handle, 1024/64/256/512. */
 struct xs_logon th_logon_small(uint64_t w);
+/* The raw client of vectors README (b): VERSION, worker_count, a 64 MiB
+ * allocator, allocator_handles, four queue fields of 1024, zeros (flags 0). */
+void th_raw_logon(uint8_t *b, uint64_t version, uint64_t wc, uint64_t ah);
 /* Encode @p lg as VERSION @p version, failing the test on error. */
 void th_encode(uint64_t version, const struct xs_logon *lg, uint8_t buf[XS_HS_LOGON_BUF]);
 
@@ -73,5 +76,14 @@ void th_push(struct xs_spsc *q, const void *m);
 /* Both sides of the message exchange of the upstream test. */
 void th_server_exchange(struct xs_vsession *vs);
 void th_client_exchange(struct xs_session *s);
+
+/* One named case of a test executable (each is its own CTest test). */
+struct th_case {
+	const char *name;
+	void (*fn)(void);
+};
+/* Run the case named argv[1] (every case when there is no argument); fail
+ * the test when no case has that name. @return 0 (the exit status). */
+int th_run_cases(const struct th_case *cases, size_t n, int argc, char **argv);
 
 #endif

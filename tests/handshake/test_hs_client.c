@@ -523,10 +523,7 @@ static void t_no_server(void)
 	T_EQ(t_fd_count(), before);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct th_case cases[] = {
 	{ "never_answers", t_never_answers },
 	{ "never_accepts", t_never_accepts },
 	{ "close_at_once", t_close_at_once },
@@ -556,16 +553,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	int ran = 0;
-
 	force_poll = argc > 2 && strcmp(argv[2], "poll") == 0;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], cases[i].name))
-			continue;
-		cases[i].fn();
-		ran++;
-	}
-	if (!ran)
-		t_fail(__FILE__, __LINE__, "no case named %s", argv[1]);
-	return 0;
+	return th_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

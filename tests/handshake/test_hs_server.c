@@ -118,16 +118,6 @@ struct raw {
 	int read_ms;           /* how long to wait for the reply */
 };
 
-static void raw_logon(uint8_t *b, uint64_t version, uint64_t wc, uint64_t ah)
-{
-	const uint64_t f[8] = { version, wc, 64ull << 20, ah, 1024, 1024, 1024, 1024 };
-
-	memset(b, 0, XS_HS_LOGON_BUF);
-	for (int i = 0; i < 8; i++)
-		for (int k = 0; k < 8; k++)
-			b[8 * i + k] = (uint8_t)(f[i] >> (8 * k));
-}
-
 static void raw_child(void *arg)
 {
 	struct raw *r = arg;
@@ -196,7 +186,7 @@ static void vector_case(uint64_t version, uint64_t wc, uint64_t ah, const char *
 {
 	struct raw r = { .send_len = XS_HS_LOGON_BUF, .vector = vector };
 
-	raw_logon(r.logon, version, wc, ah);
+	th_raw_logon(r.logon, version, wc, ah);
 	reject_case(&r, err, 0);
 }
 
@@ -229,7 +219,7 @@ static void t_vec_eof100(void)
 {
 	struct raw r = { .send_len = 100, .shut_wr = 1, .vector = "fail_eof_after_100_bytes.bin" };
 
-	raw_logon(r.logon, 2, 4, 1);
+	th_raw_logon(r.logon, 2, 4, 1);
 	reject_case(&r, -XS_EHS_EOF, 0);
 }
 
@@ -242,7 +232,7 @@ static void t_short_silent(void)
 			 .read_ms = 4000 };
 	uint64_t t0 = t_now_ns();
 
-	raw_logon(r.logon, 2, 4, 1);
+	th_raw_logon(r.logon, 2, 4, 1);
 	reject_case(&r, -ETIMEDOUT, 0);
 	T_ASSERT(t_now_ns() - t0 >= XS_HS_TIMEOUT_NS);
 }
@@ -253,7 +243,7 @@ static void t_trickle(void)
 	 * timeout gives "Timeout"; here the same shape scaled to 400 ms */
 	struct raw r = { .reason = "Timeout", .trickle_ms = 160, .read_ms = 3000 };
 
-	raw_logon(r.logon, 2, 4, 1);
+	th_raw_logon(r.logon, 2, 4, 1);
 	reject_case(&r, -ETIMEDOUT, 400000000ull);
 }
 
@@ -280,7 +270,7 @@ static void t_gone_before_reject(void)
 	struct srv s;
 	pid_t pid;
 
-	raw_logon(r.logon, 3, 4, 1);
+	th_raw_logon(r.logon, 3, 4, 1);
 	srv_start(&s, 2);
 	srv_listen(&s);
 	r.path = s.path;
@@ -637,7 +627,7 @@ static void t_listen_live(void)
 	T_ASSERT(other == NULL);
 	s.fds_before = t_fd_count();
 	/* the probe looked like a client that left at once: one event */
-	raw_logon(r.logon, 3, 4, 1);
+	th_raw_logon(r.logon, 3, 4, 1);
 	r.path = s.path;
 	pid = th_fork(raw_child, &r);
 	serve_child(&s, pid, 2, NULL);
@@ -740,10 +730,7 @@ static void t_close_keeps_replacement(void)
 	unlink(o.path);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct th_case cases[] = {
 	{ "vec_version1", t_vec_version1 },
 	{ "vec_version3", t_vec_version3 },
 	{ "vec_workers0", t_vec_workers0 },
@@ -776,16 +763,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	int ran = 0;
-
 	force_poll = argc > 2 && strcmp(argv[2], "poll") == 0;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], cases[i].name))
-			continue;
-		cases[i].fn();
-		ran++;
-	}
-	if (!ran)
-		t_fail(__FILE__, __LINE__, "no case named %s", argv[1]);
-	return 0;
+	return th_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

@@ -23,17 +23,6 @@
 
 static const size_t pad_mask[] = { 66, 71 };
 
-/* The raw client of vectors README (b): version, 7 x u64, u16 flags, zeros. */
-static void raw_logon(uint8_t *b, uint64_t version, uint64_t wc, uint64_t ah)
-{
-	const uint64_t f[8] = { version, wc, 64ull << 20, ah, 1024, 1024, 1024, 1024 };
-
-	memset(b, 0, XS_HS_LOGON_BUF);
-	for (int i = 0; i < 8; i++)
-		for (int k = 0; k < 8; k++)
-			b[8 * i + k] = (uint8_t)(f[i] >> (8 * k));
-}
-
 static void expect_frame(const char *vector, const char *reason)
 {
 	size_t vlen;
@@ -211,7 +200,7 @@ static void check_bad_logon(uint64_t version, uint64_t wc, uint64_t ah, int want
 	struct xs_logon lg;
 	char reason[XS_HS_MAX_REASON + 1];
 
-	raw_logon(buf, version, wc, ah);
+	th_raw_logon(buf, version, wc, ah);
 	T_ERR(xs_hs_parse_logon(buf, sizeof(buf), 2, &lg, reason, sizeof(reason)), want);
 	T_ASSERT(strcmp(reason, text) == 0, "reason \"%s\" want \"%s\"", reason, text);
 	expect_frame(vector, reason);
@@ -260,15 +249,15 @@ static void t_bad_order(void)
 	char reason[80];
 
 	/* version first, then workers, then handles (upstream's order) */
-	raw_logon(buf, 9, 0, 0);
+	th_raw_logon(buf, 9, 0, 0);
 	T_ERR(xs_hs_parse_logon(buf, sizeof(buf), 2, &lg, reason, sizeof(reason)), -XS_EHS_VERSION);
-	raw_logon(buf, 2, 100, 0);
+	th_raw_logon(buf, 2, 100, 0);
 	T_ERR(xs_hs_parse_logon(buf, sizeof(buf), 2, &lg, reason, sizeof(reason)),
 	      -XS_EHS_WORKER_COUNT);
 	T_ASSERT(strcmp(reason, "Worker count; count=100") == 0);
-	raw_logon(buf, 2, 64, 128);
+	th_raw_logon(buf, 2, 64, 128);
 	T_OK(xs_hs_parse_logon(buf, sizeof(buf), 2, &lg, reason, sizeof(reason)));
-	raw_logon(buf, 2, 1, 1);
+	th_raw_logon(buf, 2, 1, 1);
 	T_OK(xs_hs_parse_logon(buf, sizeof(buf), 2, &lg, reason, sizeof(reason)));
 	/* VERSION 1 server: 2 is the mismatch */
 	T_ERR(xs_hs_parse_logon(buf, sizeof(buf), 1, &lg, reason, sizeof(reason)), -XS_EHS_VERSION);
@@ -276,7 +265,7 @@ static void t_bad_order(void)
 	/* the unused tail is ignored */
 	memset(buf + 72, 0xee, sizeof(buf) - 72);
 	T_OK(xs_hs_parse_logon(buf, sizeof(buf), 2, &lg, reason, sizeof(reason)));
-	raw_logon(buf, UINT64_MAX, 4, 1);
+	th_raw_logon(buf, UINT64_MAX, 4, 1);
 	T_ERR(xs_hs_parse_logon(buf, sizeof(buf), 2, &lg, reason, sizeof(reason)), -XS_EHS_VERSION);
 	T_ASSERT(strcmp(reason, "Version; server=2; client=18446744073709551615") == 0);
 }
@@ -287,7 +276,7 @@ static void t_bad_short(void)
 	struct xs_logon lg;
 	char reason[80];
 
-	raw_logon(buf, 2, 4, 1);
+	th_raw_logon(buf, 2, 4, 1);
 	T_ERR(xs_hs_parse_logon(buf, 100, 2, &lg, reason, sizeof(reason)), -XS_EHS_EOF);
 	T_ASSERT(strcmp(reason, "Close during handshake") == 0);
 	expect_frame("fail_eof_after_100_bytes.bin", reason);
@@ -437,6 +426,15 @@ static void t_reply_no_fds(void)
 	T_ERR(xs_hs_parse_reply(&one, 1, 0, NULL, 0, 5, &rep), -XS_EHS_PROTOCOL);
 	T_ERR(xs_hs_parse_reply(&one, 1, 0, ctlbuf, 0, 5, &rep), -XS_EHS_PROTOCOL);
 	T_EQ(rep.nfds, 0);
+	/* an empty SCM_RIGHTS never matches, not even a client that expects no
+	 * descriptors (it sent a worker_count no server may accept) */
+	{
+		int c = 0;
+		size_t n = build_ctl(ctlbuf, sizeof(ctlbuf), &c, 1, 50, SOL_SOCKET, SCM_RIGHTS);
+
+		T_ERR(xs_hs_parse_reply(&one, 1, 0, ctlbuf, n, 0, &rep), -XS_EHS_PROTOCOL);
+		T_EQ(rep.nrights, 1);
+	}
 }
 
 static void t_reply_too_few(void)
@@ -586,10 +584,7 @@ static void t_random_bytes(void)
 	free(buf);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct th_case cases[] = {
 	{ "proto_table", t_proto_table },
 	{ "layout_json", t_layout_json },
 	{ "logon_L1", t_logon_L1 },
@@ -627,15 +622,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	int ran = 0;
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], cases[i].name))
-			continue;
-		cases[i].fn();
-		ran++;
-	}
-	if (!ran)
-		t_fail(__FILE__, __LINE__, "no case named %s", argv[1]);
-	return 0;
+	return th_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

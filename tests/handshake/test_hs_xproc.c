@@ -149,10 +149,7 @@ static void t_reject_workers_high(void)
 	run(2, 2, 100, 0, "Worker count; count=100", -XS_EHS_REJECTED);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct th_case cases[] = {
 	{ "v2_w1", t_v2_w1 },
 	{ "v2_w4", t_v2_w4 },
 	{ "v2_w64", t_v2_w64 },
@@ -169,15 +166,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	int ran = 0;
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], cases[i].name))
-			continue;
-		cases[i].fn();
-		ran++;
-	}
-	if (!ran)
-		t_fail(__FILE__, __LINE__, "no case named %s", argv[1]);
-	return 0;
+	return th_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

@@ -427,6 +427,28 @@ static void topo_c(void)
 		if (mem)
 			plan_fails(t, room, mem, XS_PLACE_DEDICATED, 0, NULL);
 	}
+	/* packed, memory node 1 with no usable CPU: the tasks go to the nearest
+	 * node with cores, one reactor per busy task there (never more reactors
+	 * than tasks, never a reactor without an lthread) */
+	for (unsigned fl = 0; fl <= XS_PLACE_USE_HOUSEKEEPING; fl += XS_PLACE_USE_HOUSEKEEPING) {
+		struct xs_task tasks[4];
+		struct xs_cpuset node2;
+		struct xs_plan_opts o;
+		int n = xs_tasks_std(tasks, 4, 1);
+
+		T_OK(xs_cpuset_parse(&node2, "16-23"));
+		xs_plan_opts_init(&o);
+		o.mem_node = 1;
+		o.policy = XS_PLACE_PACKED;
+		o.flags = fl;
+		o.cpus = &node2;
+		T_OK(xs_plan_build(&p, t, tasks, n, &o));
+		check_invariants(t, p);
+		T_EQ(xs_plan_nreactors(p), 2);
+		T_EQ(reactor_of(p, "tpu")->node, 2);
+		T_EQ(reactor_of(p, "w0")->node, 2);
+		xs_plan_destroy(p);
+	}
 	/* spill order follows the distance: from node 5, node 4 first (same package) */
 	p = plan(t, 5, 5, XS_PLACE_SPILL, 0);
 	T_EQ(reactor_of(p, "w2")->node, 5);

@@ -300,8 +300,10 @@ static int handle_open(struct xs_alloc_map *m, uint32_t worker, struct xs_alloc 
 	return 0;
 }
 
-int xs_alloc_create(struct xs_alloc **out, int fd, size_t file_size, uint32_t num_workers,
-		    uint32_t slab_size, uint32_t worker_id)
+/* xs_alloc_create() and xs_alloc_create_sized(): @p presized accepts a file
+ * already sized to exactly @p file_size (and never written) by its creator. */
+static int alloc_create(struct xs_alloc **out, int fd, size_t file_size, uint32_t num_workers,
+			uint32_t slab_size, uint32_t worker_id, int presized)
 {
 	struct xs_alloc_layout lay;
 	struct xs_alloc_header_shm *h;
@@ -324,9 +326,9 @@ int xs_alloc_create(struct xs_alloc **out, int fd, size_t file_size, uint32_t nu
 		return rc;
 	if (fstat(fd, &st) < 0)
 		return xs_seterr(-errno, "fstat of the allocator file failed: %s", strerror(errno));
-	if (st.st_size != 0)
-		return xs_seterr(-XS_EA_ALREADY_INIT, "allocator file already has %lld bytes",
-				 (long long)st.st_size);
+	if (st.st_size != 0 && !(presized && (uint64_t)st.st_size == (uint64_t)file_size))
+		return xs_seterr(-XS_EA_ALREADY_INIT, "allocator file already has %lld bytes%s",
+				 (long long)st.st_size, presized ? " (not the size asked for)" : "");
 	if (ftruncate(fd, (off_t)file_size) < 0)
 		return xs_seterr(-errno, "ftruncate of the allocator file to %zu failed: %s", file_size,
 				 strerror(errno));
@@ -385,6 +387,18 @@ int xs_alloc_create(struct xs_alloc **out, int fd, size_t file_size, uint32_t nu
 	if (rc < 0)
 		map_destroy(m); /* never referenced: unmaps */
 	return rc;
+}
+
+int xs_alloc_create(struct xs_alloc **out, int fd, size_t file_size, uint32_t num_workers,
+		    uint32_t slab_size, uint32_t worker_id)
+{
+	return alloc_create(out, fd, file_size, num_workers, slab_size, worker_id, 0);
+}
+
+int xs_alloc_create_sized(struct xs_alloc **out, int fd, size_t file_size, uint32_t num_workers,
+			  uint32_t slab_size, uint32_t worker_id)
+{
+	return alloc_create(out, fd, file_size, num_workers, slab_size, worker_id, 1);
 }
 
 /* Validate the header of a mapped file of f bytes (spec §4 steps 2..5). */

@@ -14,6 +14,12 @@
  *    sealed with F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, so that neither
  *    side can truncate an object under the other's mapping (SIGBUS).
  *    Clients see it with F_GET_SEALS; upstream clients ignore it.
+ *  - NUMA placement (optional bind hook, struct xs_hs_server_opts.bind_fn):
+ *    every object file is sized first, then handed to the hook, and only
+ *    then mapped and initialised, so the policy the hook sets governs the
+ *    first touch of every page, by this process or the client. A failing
+ *    hook fails the object like any other creation error (huge-page
+ *    attempts fall back to normal pages first).
  */
 #include "hs_pvt.h"
 
@@ -44,6 +50,8 @@ struct hs_build {
 	const struct xs_logon *logon;
 	uint32_t huge;  /* enum xs_hs_huge */
 	int seal;
+	xs_hs_bind_fn bind_fn; /* NUMA placement hook, or NULL */
+	void *bind_arg;
 	char *reason;
 	size_t reason_cap;
 };
@@ -84,6 +92,37 @@ static int io_reason(struct hs_build *b, int err, int code, const char *what)
 	xs_hs_format_io(io, sizeof(io), err);
 	set_reason(b, "%s", io);
 	return xs_seterr(code, "%s: %s", what, strerror(-err));
+}
+
+/*
+ * Hand a sized, never mapped object file to the bind hook. The detail
+ * message is cleared first so that a hook failing without one does not
+ * leave a stale text behind. @return 0 (also without a hook) or its error.
+ */
+static int bind_object(const struct hs_build *b, int fd, size_t size)
+{
+	int err;
+
+	if (!b->bind_fn)
+		return 0;
+	xs_clearerr();
+	err = b->bind_fn(fd, size, b->bind_arg);
+	return err < 0 ? err : 0;
+}
+
+/* The bind hook failed for @p what on normal pages: reason and detail. The
+ * client sees an Io rejection; the detail keeps the hook's own message. */
+static int bind_failed(struct hs_build *b, int err, int code, const char *what, size_t size)
+{
+	struct xs__hs_msg m;
+
+	xs__hs_errmsg(&m);
+	if (-err < XS_E_BASE && b->reason && b->reason_cap)
+		xs_hs_format_io(b->reason, b->reason_cap, err); /* upstream's Io text */
+	else
+		set_reason(b, "Io; err=%s", xs_strerror(err));
+	return xs_seterr(code, "placing the %s (%zu bytes) on its NUMA node: %s", what, size,
+			 m.s[0] ? m.s : xs_strerror(err));
 }
 
 static int new_memfd(const struct hs_build *b, int huge)
@@ -141,13 +180,16 @@ static void alloc_reason(struct hs_build *b, int err, int fd, size_t size)
 
 /*
  * Allocator: huge first (fallback), size rounded, num_workers = 1 + W + H,
- * 2 MiB slabs, own handle 0.
+ * 2 MiB slabs, own handle 0. With a bind hook the file is sized and bound
+ * before xs_alloc_create_sized() maps and writes it; parameters the layout
+ * rejects skip that and fail in xs_alloc_create() with upstream's error.
  */
 static int create_allocator(struct hs_build *b, struct xs_vsession *vs, int *fd_out)
 {
 	uint32_t nw = XS_HS_GLOBAL_ALLOCATORS + (uint32_t)b->logon->worker_count +
 		      (uint32_t)b->logon->allocator_handles;
 	int huge = want_huge(b, 1), err = 0;
+	struct xs_alloc_layout lay;
 
 	for (;; huge = 0) {
 		size_t size = object_size(b, b->logon->allocator_size, 0, 0, huge);
@@ -160,10 +202,28 @@ static int create_allocator(struct hs_build *b, struct xs_vsession *vs, int *fd_
 			}
 			return io_reason(b, fd, -XS_EHS_ALLOC, "allocator memfd_create");
 		}
-		if (size == 0)
+		if (size == 0) {
 			err = -XS_EA_FILE_SIZE;
-		else
+		} else if (b->bind_fn && xs_alloc_compute_layout(size, b->p->slab_size, nw, &lay) == 0) {
+			if (ftruncate(fd, (off_t)size) < 0) {
+				/* reported below as upstream's IoError */
+				err = -errno;
+				xs_seterr(err, "ftruncate of the allocator file to %zu failed: %s", size,
+					  strerror(-err));
+			} else if ((err = bind_object(b, fd, size)) < 0) {
+				close(fd);
+				if (huge) {
+					if (-err < XS_E_BASE)
+						huge_failed(b);
+					continue;
+				}
+				return bind_failed(b, err, -XS_EHS_ALLOC, "allocator", size);
+			} else {
+				err = xs_alloc_create_sized(&vs->tpu_alloc, fd, size, nw, b->p->slab_size, 0);
+			}
+		} else {
 			err = xs_alloc_create(&vs->tpu_alloc, fd, size, nw, b->p->slab_size, 0);
+		}
 		if (err == 0) {
 			if (b->seal && (err = xs_shm_seal(fd)) < 0) {
 				xs_alloc_close(vs->tpu_alloc);
@@ -195,12 +255,13 @@ static int create_allocator(struct hs_build *b, struct xs_vsession *vs, int *fd_
 }
 
 /*
- * One queue: memfd, ftruncate, capacity, mmap, header init, seal. The steps
+ * One queue: memfd, ftruncate, capacity, bind hook, mmap, header init, seal. The steps
  * are done here rather than in xs_spsc_create() so that each failure gets
  * upstream's own error (Io / InvalidBufferSize / Mmap).
  */
-static int create_queue(struct hs_build *b, struct xs_spsc *q, uint64_t value, uint32_t elem,
-			enum xs_spsc_role role, int huge_allowed, int *fd_out, uint8_t *state)
+static int create_queue(struct hs_build *b, const char *what, struct xs_spsc *q, uint64_t value,
+			uint32_t elem, enum xs_spsc_role role, int huge_allowed, int *fd_out,
+			uint8_t *state)
 {
 	int huge = want_huge(b, huge_allowed);
 	char io[200], text[240];
@@ -249,6 +310,16 @@ static int create_queue(struct hs_build *b, struct xs_spsc *q, uint64_t value, u
 			xs__hs_errmsg(&m);
 			set_reason(b, "Shaq; err=InvalidBufferSize");
 			return xs_seterr(-XS_EHS_QUEUE, "queue file of %zu bytes: %s", size, m.s);
+		}
+		err = bind_object(b, fd, size);
+		if (err) {
+			close(fd);
+			if (huge) {
+				if (-err < XS_E_BASE)
+					huge_failed(b);
+				continue;
+			}
+			return bind_failed(b, err, -XS_EHS_QUEUE, what, size);
 		}
 		err = xs_shm_map(fd, size, &base);
 		if (err) {
@@ -304,15 +375,26 @@ int xs_hs_objects_create(uint64_t version, const struct xs_logon *logon, uint32_
 			 int seal, struct xs_vsession **out, int *fds, char *reason,
 			 size_t reason_cap)
 {
+	return xs_hs_objects_create_bound(version, logon, huge, seal, NULL, NULL, out, fds, reason,
+					  reason_cap);
+}
+
+int xs_hs_objects_create_bound(uint64_t version, const struct xs_logon *logon, uint32_t huge,
+			       int seal, xs_hs_bind_fn bind_fn, void *bind_arg,
+			       struct xs_vsession **out, int *fds, char *reason, size_t reason_cap)
+{
 	struct hs_build b = {
 		.p = xs_hs_proto_get(version),
 		.logon = logon,
 		.huge = huge,
 		.seal = seal,
+		.bind_fn = bind_fn,
+		.bind_arg = bind_arg,
 		.reason = reason,
 		.reason_cap = reason_cap,
 	};
 	struct xs_vsession *vs;
+	char what[40];
 	uint32_t w, nobj, n = 0;
 	int err;
 
@@ -350,14 +432,15 @@ int xs_hs_objects_create(uint64_t version, const struct xs_logon *logon, uint32_
 	if (err)
 		goto fail;
 	n = 1;
-	err = create_queue(&b, &vs->tpu_to_pack, logon->tpu_to_pack_capacity, XS__HS_ELEM_TPU,
-			   XS_SPSC_PRODUCER, 1, &fds[1], &vs->object_state[1]);
+	err = create_queue(&b, "tpu_to_pack queue", &vs->tpu_to_pack, logon->tpu_to_pack_capacity,
+			   XS__HS_ELEM_TPU, XS_SPSC_PRODUCER, 1, &fds[1], &vs->object_state[1]);
 	if (err)
 		goto fail;
 	n = 2;
 	/* progress_tracker never uses huge pages */
-	err = create_queue(&b, &vs->progress, logon->progress_tracker_capacity, XS__HS_ELEM_PROGRESS,
-			   XS_SPSC_PRODUCER, 0, &fds[2], &vs->object_state[2]);
+	err = create_queue(&b, "progress_tracker queue", &vs->progress,
+			   logon->progress_tracker_capacity, XS__HS_ELEM_PROGRESS, XS_SPSC_PRODUCER, 0,
+			   &fds[2], &vs->object_state[2]);
 	if (err)
 		goto fail;
 	n = 3;
@@ -370,13 +453,17 @@ int xs_hs_objects_create(uint64_t version, const struct xs_logon *logon, uint32_
 					xs_strerror(err));
 			goto fail;
 		}
-		err = create_queue(&b, &vs->workers[i].pack_to_worker, logon->pack_to_worker_capacity,
-				   XS__HS_ELEM_P2W, XS_SPSC_CONSUMER, 1, &fds[n], &vs->object_state[n]);
+		snprintf(what, sizeof(what), "pack_to_worker queue %u", i);
+		err = create_queue(&b, what, &vs->workers[i].pack_to_worker,
+				   logon->pack_to_worker_capacity, XS__HS_ELEM_P2W, XS_SPSC_CONSUMER, 1,
+				   &fds[n], &vs->object_state[n]);
 		if (err)
 			goto fail;
 		n++;
-		err = create_queue(&b, &vs->workers[i].worker_to_pack, logon->worker_to_pack_capacity,
-				   XS__HS_ELEM_W2P, XS_SPSC_PRODUCER, 1, &fds[n], &vs->object_state[n]);
+		snprintf(what, sizeof(what), "worker_to_pack queue %u", i);
+		err = create_queue(&b, what, &vs->workers[i].worker_to_pack,
+				   logon->worker_to_pack_capacity, XS__HS_ELEM_W2P, XS_SPSC_PRODUCER, 1,
+				   &fds[n], &vs->object_state[n]);
 		if (err)
 			goto fail;
 		n++;

@@ -267,8 +267,9 @@ static int conn_logon(struct xs_hs_server *s, struct hs_conn *c, struct xs_vsess
 		conn_reject(s, c, err, reason);
 		return V_DONE;
 	}
-	err = xs_hs_objects_create(s->proto->version, &lg, s->opts.huge, !s->opts.no_seal, &vs, fds,
-				   reason, sizeof(reason));
+	err = xs_hs_objects_create_bound(s->proto->version, &lg, s->opts.huge, !s->opts.no_seal,
+					 s->opts.bind_fn, s->opts.bind_arg, &vs, fds, reason,
+					 sizeof(reason));
 	if (err) {
 		if (!reason[0])
 			xs_hs_format_io(reason, sizeof(reason), err < 0 && -err < XS_E_BASE ? err : -EIO);

@@ -1,14 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Memory locality: which NUMA node holds a mapping, binding a mapping to a
- * node before its first touch, node-local allocations. */
+/* Memory locality: which NUMA node holds a mapping, binding a mapping or a
+ * shared-memory object to a node before its first touch, node-local
+ * allocations. */
 #include "rt_pvt.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "xsched/handshake.h"
+#include "xsched/shm.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 uapi value; older kernels answer EINVAL */
+#endif
+
+/* The ready-made hook must stay usable as the handshake server's bind hook. */
+_Static_assert(__builtin_types_compatible_p(__typeof__(&xs_mem_bind_fd_cb), xs_hs_bind_fn),
+	       "xs_mem_bind_fd_cb must match xs_hs_bind_fn");
 
 static size_t page_size(void)
 {
@@ -166,6 +181,92 @@ int xs_mem_bind(const struct xs_topo *t, void *addr, size_t len, int node, unsig
 			      strerror(errno));
 	hwloc_bitmap_free(set);
 	return r;
+}
+
+/*
+ * Bind a memory object through a temporary shared mapping. For shmem the
+ * mbind lands in the object's shared policy (shmem's vm_ops->set_policy,
+ * stored in the inode by page offset), so it outlives the munmap and rules
+ * every later fault from any process; nothing is allocated here. hugetlbfs
+ * has no set_policy: the policy is the temporary VMA's own and dies with
+ * it, so the pages are faulted in here, through that VMA.
+ */
+int xs_mem_bind_fd(const struct xs_topo *t, int fd, size_t size, int node)
+{
+	struct statfs sfs;
+	struct stat st;
+	size_t pg, alen;
+	const char *kind;
+	void *m;
+	int r, huge;
+
+	if (fd < 0 || size == 0)
+		return xs_seterr(-EINVAL, "cannot bind fd %d, %zu bytes", fd, size);
+	if ((r = need_system(t, "binding a memory object")) < 0)
+		return r;
+	if (node < 0 || node >= t->nnode)
+		return xs_seterr(-XS_ERT_NODE, "cannot bind fd %d to node %d: the machine has %d node%s "
+				 "(0..%d)", fd, node, t->nnode, t->nnode == 1 ? "" : "s", t->nnode - 1);
+	if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+		return xs_seterr(-errno, "fd %d: %s", fd, strerror(errno));
+	if ((unsigned long)sfs.f_type == (unsigned long)HUGETLBFS_MAGIC) {
+		huge = 1;
+		kind = "hugetlbfs";
+		pg = sfs.f_bsize > 0 ? (size_t)sfs.f_bsize : XS_SHM_HUGE_PAGE;
+	} else if ((unsigned long)sfs.f_type == (unsigned long)TMPFS_MAGIC) {
+		huge = 0;
+		kind = "shmem";
+		pg = (size_t)sysconf(_SC_PAGESIZE);
+	} else {
+		return xs_seterr(-EOPNOTSUPP, "fd %d is not shared memory (filesystem type 0x%lx): only "
+				 "shmem (memfd, tmpfs) and hugetlbfs objects can be bound",
+				 fd, (unsigned long)sfs.f_type);
+	}
+	if (size > SIZE_MAX - pg)
+		return xs_seterr(-EINVAL, "cannot bind %zu bytes", size);
+	alen = (size + pg - 1) / pg * pg;
+	/* A policy only steers the allocations to come: pages already there
+	 * (st_blocks counts them, for shmem and hugetlbfs alike, whoever
+	 * faulted them) would stay where they are, so refuse to pretend. */
+	if (st.st_blocks != 0)
+		return xs_seterr(-EBUSY, "%s fd %d already has %lld KiB in memory: bind it before "
+				 "its first touch", kind, fd, (long long)st.st_blocks / 2);
+	if (huge && (uint64_t)st.st_size < (uint64_t)alen)
+		return xs_seterr(-EINVAL, "hugetlbfs fd %d has %lld bytes, fewer than the %zu to bind: "
+				 "size it first (its pages are placed now)", fd,
+				 (long long)st.st_size, alen);
+	m = mmap(NULL, alen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return xs_seterr(-errno, "mapping %s fd %d (%zu bytes) to bind it to node %d: %s", kind,
+				 fd, alen, node, strerror(errno));
+	if ((r = xs_mem_bind(t, m, alen, node, XS_MEM_STRICT)) < 0) {
+		r = xs_seterr(r, "binding %s fd %d (%zu bytes) to node %d: %s", kind, fd, alen, node,
+			      strerror(-r));
+	} else if (huge && madvise(m, alen, MADV_POPULATE_WRITE) < 0) {
+		r = -errno;
+		if (r == -EINVAL)
+			r = xs_seterr(r, "placing hugetlbfs fd %d on node %d needs MADV_POPULATE_WRITE "
+				      "(Linux 5.14)", fd, node);
+		else if (r == -ENOMEM || r == -EFAULT)
+			r = xs_seterr(-ENOMEM, "node %d has too few free huge pages for %zu bytes "
+				      "(hugetlbfs fd %d)", node, alen, fd);
+		else
+			r = xs_seterr(r, "faulting in hugetlbfs fd %d on node %d: %s", fd, node,
+				      strerror(-r));
+	}
+	munmap(m, alen);
+	return r;
+}
+
+int xs_mem_bind_fd_cb(int fd, size_t size, void *ctx)
+{
+	const struct xs_mem_bind_ctx *c = ctx;
+
+	if (!c)
+		return xs_seterr(-EINVAL, "bind hook without its struct xs_mem_bind_ctx");
+	if (c->node < 0)
+		return 0;
+	return xs_mem_bind_fd(c->topo, fd, size, c->node);
 }
 
 void *xs_mem_alloc_node(const struct xs_topo *t, size_t len, int node)

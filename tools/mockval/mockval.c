@@ -24,6 +24,10 @@
  *             share not included (with reasons), and cleans its remote free
  *             list (the scheduler frees responses there).
  *
+ * With --mem-node N every object of the session (allocator and queues) is
+ * bound to NUMA node N before its first touch (handshake bind hook,
+ * xs_mem_bind_fd_cb); by default pages land where they are first touched.
+ *
  * It ends once every transaction sent has come back through a worker and the
  * scheduler has freed everything mockval allocated (or the scheduler is gone,
  * which is an error), prints a summary, and exits 1 on any payload mismatch
@@ -86,6 +90,7 @@ struct mv_opts {
 	uint32_t leader_k, leader_n;
 	uint64_t accept_ms, drain_ms, timeout_ms;
 	unsigned burst;
+	int mem_node;            /* node index to bind the session's memory to, -1 = first touch */
 	bool replace;
 	bool verbose;
 	enum xs_tool_format fmt;
@@ -667,11 +672,16 @@ static void on_signal(int sig)
 
 static void on_hs_event(void *arg, const struct xs_hs_event *ev)
 {
+	/* object creation failures (e.g. a --mem-node bind) leave their detail
+	 * in this thread's message: the server reports them right away */
+	int detail = ev->err == -XS_EHS_ALLOC || ev->err == -XS_EHS_QUEUE;
+
 	(void)arg;
-	fprintf(stderr, "%s: %s handshake (connection %llu, pid %d): %s%s%s; still listening\n",
+	fprintf(stderr, "%s: %s handshake (connection %llu, pid %d): %s%s%s%s%s%s; still listening\n",
 		xs_tool_name(), ev->kind == XS_HS_EV_REJECTED ? "rejected" : "failed",
 		(unsigned long long)ev->conn_id, (int)ev->peer_pid, xs_strerror(ev->err),
-		ev->reason && ev->reason[0] ? ": " : "", ev->reason ? ev->reason : "");
+		ev->reason && ev->reason[0] ? ": " : "", ev->reason ? ev->reason : "",
+		detail ? " (" : "", detail ? xs_errmsg() : "", detail ? ")" : "");
 }
 
 static void usage(FILE *out)
@@ -689,6 +699,10 @@ static void usage(FILE *out)
 		"      --timeout MS         give up when the session lasts longer (default: none)\n"
 		"      --drain-ms MS        after the last answer, wait this long for the scheduler\n"
 		"                           to free everything (default 5000)\n"
+		"      --mem-node N         bind the session's shared memory (allocator and every\n"
+		"                           queue) to NUMA node N before its first touch; a\n"
+		"                           failing bind rejects the logon (default: no binding,\n"
+		"                           pages land on the node of whoever touches them first)\n"
 		"Traffic:\n"
 		"  -n, --txs N              transactions to send (default 100000; 100k, 1M ok)\n"
 		"  -r, --rate TX_PER_S      send rate, 0 = as fast as possible (default 0)\n"
@@ -717,7 +731,7 @@ static void usage(FILE *out)
 
 enum {
 	OPT_REPLACE = 0x100, OPT_ACCEPT, OPT_TIMEOUT, OPT_DRAIN, OPT_VOTE, OPT_FWD, OPT_STAKED,
-	OPT_NIR, OPT_BLOCK, OPT_PROGRESS, OPT_SLOT, OPT_LEADER, OPT_FIRST, OPT_BURST,
+	OPT_NIR, OPT_BLOCK, OPT_PROGRESS, OPT_SLOT, OPT_LEADER, OPT_FIRST, OPT_BURST, OPT_MEM_NODE,
 };
 
 static void parse(struct mv_opts *o, int argc, char **argv)
@@ -742,6 +756,7 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 		{"leader-slots", required_argument, NULL, OPT_LEADER},
 		{"first-slot", required_argument, NULL, OPT_FIRST},
 		{"burst", required_argument, NULL, OPT_BURST},
+		{"mem-node", required_argument, NULL, OPT_MEM_NODE},
 		{"verbose", no_argument, NULL, 'v'},
 		XS_TOOL_LONGOPT_FORMAT,
 		XS_TOOL_LONGOPTS,
@@ -761,6 +776,7 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 	o->leader_k = o->leader_n = 4;
 	o->drain_ms = 5000;
 	o->burst = 64;
+	o->mem_node = -1;
 	xs_rt_opts_init(&o->rt);
 
 #define NUM(min, max, dst)                                                         \
@@ -823,6 +839,7 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 		case OPT_SLOT: NUM(1, 60000, v); o->slot_ns = v * 1000000ull; break;
 		case OPT_FIRST: NUM(0, 1ull << 62, o->first_slot); break;
 		case OPT_BURST: NUM(1, 4096, o->burst); break;
+		case OPT_MEM_NODE: NUM(0, 1023, v); o->mem_node = (int)v; break;
 		case OPT_LEADER: {
 			unsigned k, n;
 			char tail;
@@ -1013,6 +1030,7 @@ int main(int argc, char **argv)
 	struct xs_hs_server *srv = NULL;
 	struct xs_peer_watcher *watcher = NULL;
 	struct xs_topo *topo = NULL;
+	struct xs_mem_bind_ctx bind;
 	struct xs_plan *plan = NULL;
 	struct xs_rt *rt = NULL;
 	struct outcome oc = {.status = "ok"};
@@ -1031,6 +1049,24 @@ int main(int argc, char **argv)
 	so.version = o->protocol;
 	so.replace_stale = o->replace;
 	so.on_event = on_hs_event;
+	if (o->mem_node >= 0) {
+		/* checked now: a bad node would otherwise reject every logon */
+		int nodes = xs_topo_count(topo, XS_TOPO_NODE);
+
+		if (!xs_topo_is_system(topo)) {
+			xs_topo_destroy(topo);
+			xs_tool_usage_error("--mem-node needs the real machine's topology, not --topology");
+		}
+		if (o->mem_node >= nodes) {
+			xs_topo_destroy(topo);
+			xs_tool_usage_error("--mem-node %d: the machine has %d NUMA node%s (0..%d)",
+					    o->mem_node, nodes, nodes == 1 ? "" : "s", nodes - 1);
+		}
+		bind.topo = topo;
+		bind.node = o->mem_node;
+		so.bind_fn = xs_mem_bind_fd_cb;
+		so.bind_arg = &bind;
+	}
 	if ((rc = xs_hs_server_listen(&so, &srv)) < 0) {
 		xs_topo_destroy(topo);
 		return xs_tool_fail(rc, "listen on %s", o->socket);
@@ -1040,7 +1076,11 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	xs_tool_note("listening on %s (protocol %u)", o->socket, o->protocol);
+	if (o->mem_node >= 0)
+		xs_tool_note("listening on %s (protocol %u), session memory bound to node %d",
+			     o->socket, o->protocol, o->mem_node);
+	else
+		xs_tool_note("listening on %s (protocol %u)", o->socket, o->protocol);
 	rc = xs_hs_server_serve(srv, o->accept_ms ? xs_tool_now_ns() + o->accept_ms * 1000000ull : 0,
 				&mv.vs);
 	g_srv = NULL;

@@ -383,6 +383,16 @@ int xs_alloc_create(struct xs_alloc **out, int fd, size_t file_size, uint32_t nu
 		    uint32_t slab_size, uint32_t worker_id);
 
 /**
+ * As xs_alloc_create(), but the file may already have exactly @p file_size
+ * bytes, all zero: its creator sized it first to set its NUMA placement
+ * before anything maps and writes it (xsched handshake server, bind hook;
+ * hugetlbfs pages can only be placed by faulting them in, which needs the
+ * size). Any other non-zero size is still -XS_EA_ALREADY_INIT.
+ */
+int xs_alloc_create_sized(struct xs_alloc **out, int fd, size_t file_size, uint32_t num_workers,
+			  uint32_t slab_size, uint32_t worker_id);
+
+/**
  * Join an existing file: fstat its size, map it whole, validate the header
  * (magic, version, num_workers, slab size, then num_slabs and the four
  * offsets against the layout recomputed from the file size) and the worker

@@ -338,6 +338,29 @@ typedef void (*xs_hs_event_fn)(void *arg, const struct xs_hs_event *ev);
 /** A ready-made callback: one line per event on @p file (a FILE *, stderr when NULL). */
 void xs_hs_event_log(void *file, const struct xs_hs_event *ev);
 
+/**
+ * NUMA placement hook of the server: called for every object file of a
+ * session (allocator, tpu_to_pack, progress_tracker, then per worker
+ * pack_to_worker and worker_to_pack) with its new memfd @p fd already sized
+ * to its final @p size bytes and never mapped or written: whatever policy
+ * the hook gives the file governs the first touch of each page, by the
+ * server or by the client. The hook must not close @p fd, resize it or
+ * write to it. It runs on the thread of xs_hs_server_serve(), in line with
+ * the handshake (the client is waiting: keep it well under a second).
+ *
+ * A huge-page attempt that fails is retried on normal pages, so the hook may
+ * be called twice for one object (once with a hugetlbfs descriptor).
+ * xs_mem_bind_fd_cb() (xsched/topo.h, runtime) is a ready-made hook that
+ * binds to one NUMA node.
+ *
+ * @return 0 (or positive) to go on; a negative code (-errno or -XS_E*,
+ *   detail with xs_seterr()) fails the object as any creation error: the
+ *   logon is rejected with -XS_EHS_ALLOC / -XS_EHS_QUEUE, the client gets
+ *   an "Io; err=..." reason, the detail names the object and quotes the
+ *   hook's message.
+ */
+typedef int (*xs_hs_bind_fn)(int fd, size_t size, void *arg);
+
 /** Server options. Zero-initialise, then set what you need. */
 struct xs_hs_server_opts {
 	const char *path;         /**< filesystem path to listen on (required) */
@@ -354,6 +377,9 @@ struct xs_hs_server_opts {
 	int backlog;              /**< listen() backlog; 0 = 128 */
 	xs_hs_event_fn on_event;  /**< optional: each rejected/failed connection */
 	void *event_arg;
+	xs_hs_bind_fn bind_fn;    /**< optional: place each object before its first touch
+	                               (NULL: first-touch placement, as upstream) */
+	void *bind_arg;           /**< passed to bind_fn */
 };
 
 /** Validator (server) side of a session, from xs_hs_server_serve(). */
@@ -433,6 +459,17 @@ void xs_vsession_close(struct xs_vsession *vs);
 int xs_hs_objects_create(uint64_t version, const struct xs_logon *logon, uint32_t huge,
 			 int seal, struct xs_vsession **out, int *fds, char *reason,
 			 size_t reason_cap);
+
+/**
+ * As xs_hs_objects_create(), with a NUMA placement hook (may be NULL): each
+ * object file is sized, given to @p bind_fn (see xs_hs_bind_fn), and only
+ * then mapped and initialised. A hook failure fails that object (after a
+ * huge-page attempt: normal pages are tried). Nothing stays open or mapped
+ * on failure.
+ */
+int xs_hs_objects_create_bound(uint64_t version, const struct xs_logon *logon, uint32_t huge,
+			       int seal, xs_hs_bind_fn bind_fn, void *bind_arg,
+			       struct xs_vsession **out, int *fds, char *reason, size_t reason_cap);
 
 /** Forget that huge pages failed in this process (AUTO policy tries again). */
 void xs_hs_huge_reset(void);

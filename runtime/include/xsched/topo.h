@@ -402,6 +402,54 @@ int xs_mem_nodes(const struct xs_topo *t, const void *addr, size_t len, unsigned
 int xs_mem_bind(const struct xs_topo *t, void *addr, size_t len, int node, unsigned flags);
 
 /**
+ * Bind the memory object behind descriptor @p fd, bytes [0, @p size), to
+ * node @p node before its first touch, on the creating side (what the
+ * handshake server's bind hook needs: see xs_mem_bind_fd_cb()).
+ *
+ * The object is mapped shared for the time of the call, bound with
+ * xs_mem_bind(XS_MEM_STRICT) (mbind MPOL_BIND to the node's nodeset), then
+ * unmapped. How the binding outlives that mapping depends on the object:
+ *  - shmem (memfd without MFD_HUGETLB, tmpfs, /dev/shm): mbind on a shared
+ *    mapping sets the object's *shared policy* (kept in the inode, by page
+ *    offset), which stays after munmap and governs every later fault of
+ *    the object, from any mapping of any process; nothing is allocated now.
+ *    The file may even be shorter than @p size (the policy is by offset).
+ *  - hugetlbfs (memfd with MFD_HUGETLB): the kernel keeps no shared policy
+ *    for it (the policy would die with the temporary mapping), so every
+ *    huge page is allocated now through the bound mapping
+ *    (MADV_POPULATE_WRITE, Linux 5.14; it fails with -ENOMEM rather than
+ *    SIGBUS when the node has no free huge page). The file must already be
+ *    at least @p size bytes. Cost: zeroing the whole object now.
+ *  - anything else (a regular file's page cache ignores mbind on shared
+ *    mappings): -EOPNOTSUPP.
+ * An object with pages already in memory (st_blocks != 0) is refused
+ * (-EBUSY): a policy only steers the allocations to come, those pages would
+ * stay where they are.
+ *
+ * @param t the real machine's topology.
+ * @return 0, -XS_ERT_NOT_SYSTEM, -XS_ERT_NODE (no such node), -EINVAL,
+ *         -EOPNOTSUPP, -EBUSY, -ENOMEM (hugetlbfs: too few free huge pages
+ *         on the node), or -errno from fstat/mmap/mbind/madvise; the
+ *         detail (object, size, node) is in xs_errmsg().
+ */
+int xs_mem_bind_fd(const struct xs_topo *t, int fd, size_t size, int node);
+
+/** Argument of xs_mem_bind_fd_cb(): the topology and the node to bind to. */
+struct xs_mem_bind_ctx {
+	const struct xs_topo *topo; /**< the real machine's topology */
+	int node;                   /**< node index; -1: do nothing (first touch) */
+};
+
+/**
+ * Ready-made handshake bind hook (matches xs_hs_bind_fn in
+ * xsched/handshake.h): xs_mem_bind_fd(ctx->topo, fd, size, ctx->node).
+ * Set struct xs_hs_server_opts.bind_fn = xs_mem_bind_fd_cb and bind_arg to
+ * a struct xs_mem_bind_ctx that outlives the server.
+ * @return as xs_mem_bind_fd(); -EINVAL when @p ctx is NULL.
+ */
+int xs_mem_bind_fd_cb(int fd, size_t size, void *ctx);
+
+/**
  * Allocate @p len bytes (rounded up to pages, zero-filled) bound to node
  * @p node; node -1, or a topology that is not the real machine, gives plain
  * anonymous memory. Free with xs_mem_free(). @return the memory or NULL.

@@ -48,4 +48,6 @@ int xs__alloc_global_push(struct xs_alloc *a, uint32_t s);
 int xs__alloc_global_pop(struct xs_alloc *a, uint32_t *out);
 int xs__alloc_corrupt(struct xs_alloc *a, const char *fmt, ...) XS_PRINTF(2, 3) XS_COLD;
 
+XS_LINK_ERROR_TEXTS(xs_strerror_alloc);
+
 #endif /* XS_ALLOC_PVT_H */

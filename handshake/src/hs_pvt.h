@@ -77,4 +77,6 @@ void *xs__hs_zalloc_aligned(size_t size);
 /** Close both queue ends of @p n workers and free the array (NULL is fine). */
 void xs__hs_workers_free(struct xs_hs_worker *w, uint32_t n);
 
+XS_LINK_ERROR_TEXTS(xs_strerror_hs);
+
 #endif /* XS_HS_PVT_H */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+XS_LINK_ERROR_TEXTS(xs_strerror_rt);
+
 static const char *skip_blank(const char *p)
 {
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')

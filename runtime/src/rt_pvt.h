@@ -38,4 +38,6 @@ void xs__plan_note(struct xs_plan *p, const char *fmt, ...) XS_PRINTF(2, 3);
 /* Round up to a multiple of the page size. */
 size_t xs__page_round(size_t n);
 
+XS_LINK_ERROR_TEXTS(xs_strerror_rt);
+
 #endif /* XS_RT_PVT_H */

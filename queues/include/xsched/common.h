@@ -85,6 +85,15 @@ int xs_seterr(int err, const char *fmt, ...) XS_PRINTF(2, 3);
 /** Clear the calling thread's detailed message. */
 void xs_clearerr(void);
 
+/**
+ * Put in a module's private header: every object file of the module then
+ * references the module's xs_strerror_<module>(), so a static link that uses
+ * any of the module's code also links its error texts (xs_strerror() finds
+ * them through weak references, which alone pull nothing from an archive).
+ */
+#define XS_LINK_ERROR_TEXTS(fn)                                                \
+	static const char *(*const xs__error_texts_anchor)(int) __attribute__((used)) = (fn)
+
 /** Library version string, e.g. "0.1.0". */
 const char *xs_version(void);
 

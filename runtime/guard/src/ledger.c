@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+XS_LINK_ERROR_TEXTS(xs_strerror_msg);
+
 /* Static links: pull the error texts of this module in with this object
  * (xs_strerror() only refers to them weakly). */
 static const void *const keep_strerror_ __attribute__((used)) = (const void *)xs_strerror_msg;

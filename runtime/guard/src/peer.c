@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+XS_LINK_ERROR_TEXTS(xs_strerror_msg);
+
 /* Static links: pull the error texts of this module in with this object
  * (xs_strerror() only refers to them weakly). */
 static const void *const keep_strerror_ __attribute__((used)) = (const void *)xs_strerror_msg;

@@ -171,6 +171,7 @@ int xs_spsc_attach_mem(struct xs_spsc *q, void *mem, size_t size, size_t elem_si
 	} else {
 		q->pos = q->published = r;
 		q->limit = w;
+		q->pace_mark = (uint32_t)r; /* xs_spsc_wait(): nothing taken yet */
 	}
 	return 0;
 }

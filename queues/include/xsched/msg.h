@@ -273,7 +273,7 @@ _Static_assert(offsetof(struct xs_check_resp, resolved_pubkeys) == 48, "check.re
 	}                                                                       \
 	XS_INLINE int xs_##q##_try_push(struct xs_spsc *s, const T *m)         \
 	{                                                                       \
-		return xs_spsc_try_push(s, m);                                  \
+		return xs_spsc_try_push_sized(s, m, sizeof(T)); /* inlined copy */ \
 	}                                                                       \
 	XS_INLINE const T *xs_##q##_try_read(struct xs_spsc *s)                 \
 	{                                                                       \

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * queue_latency internals: the interface every transport (xsched, the
+ * system baselines, the peers) implements, and the loop template that makes
+ * them all measure exactly the same way.
+ *
+ * Roles: side A runs on cfg->cpu_a (ping-pong initiator, stream producer),
+ * side B on cfg->cpu_b (echo, stream consumer). Messages are msg_size bytes;
+ * word 0 carries the sequence number (checked by the receiver), word 1 the
+ * send timestamp where a row needs one, the rest a fixed pattern.
+ *
+ * Valid C11 and C++ (the Boost peer is a C++ translation unit).
+ */
+#ifndef XS_BENCH_QUEUE_LATENCY_H
+#define XS_BENCH_QUEUE_LATENCY_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "harness.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QL_MAX_MSG   1024u
+#define QL_MAX_WORDS (QL_MAX_MSG / 8)
+#define QL_STOP      UINT64_MAX /* ping-pong: "stop echoing" */
+
+/** Parameters of one row. */
+struct ql_cfg {
+	int cpu_a, cpu_b;
+	size_t msg_size;     /**< bytes, multiple of 8, 8..1024 */
+	uint32_t capacity;   /**< ring slots (power of two) */
+	uint64_t iters;      /**< latency samples */
+	uint64_t warmup;     /**< unrecorded round trips first */
+	double duration_s;   /**< time cap of the row */
+	int trials;          /**< throughput trials (median reported) */
+	uint32_t batch;      /**< commit every `batch` messages (xsched stream rows) */
+	double gap_ns;       /**< one-way row: send period */
+	int huge;            /**< queues: try huge pages first */
+};
+
+/** What a row reports besides its numbers. */
+struct ql_result {
+	uint64_t errors;   /**< lost / reordered / corrupt messages (must be 0) */
+	char note[160];    /**< caveat or, with -ENOTSUP, why the row cannot run */
+	const char *huge;  /**< "yes"/"no" when the row placed queues in shared memory */
+	double best;       /**< throughput: best trial */
+	uint64_t negative; /**< one-way: samples where the receiver's clock was behind */
+};
+
+typedef int (*ql_latency_fn)(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r);
+typedef int (*ql_stream_fn)(const struct ql_cfg *c, double *msgs_per_s, struct ql_result *r);
+
+/** One kind of channel: its latency and throughput measurements. */
+struct ql_transport {
+	const char *name; /**< row name (latency and throughput rows share it) */
+	const char *what; /**< one line for --list and the README */
+	ql_latency_fn pingpong;
+	ql_stream_fn stream;
+};
+
+/* Transports, one file each. NULL pingpong/stream: not measured. */
+extern const struct ql_transport ql_xsched_thread;  /* queue_latency_xsched.c */
+extern const struct ql_transport ql_xsched_oneway;
+extern const struct ql_transport ql_xsched_b1, ql_xsched_b8, ql_xsched_b64;
+extern const struct ql_transport ql_pipe, ql_socketpair, ql_eventfd, ql_mutex; /* _sys.c */
+extern const struct ql_transport ql_boost, ql_ck, ql_dpdk; /* peers, when built */
+extern const struct ql_transport ql_xsched_process;        /* queue_latency_process.c */
+
+/** Sizes the peers are compiled for (their message is a fixed C type). */
+#define QL_PEER_SIZES(X) X(8) X(16) X(24) X(32) X(40) X(48) X(56) X(64) X(128) X(256)
+
+/** Fill a message template: word 0 = 0 (sequence), the rest a pattern. */
+static inline void ql_msg_init(uint64_t *m, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < size / 8; i++)
+		m[i] = i ? 0x0101010101010101ull * i : 0;
+}
+
+/*
+ * Outgoing messages are double-buffered: message i goes from out[i & 1],
+ * whose sequence word was written one iteration earlier (QL_NEXT_SEQ writes
+ * i + 1 into the other buffer). Writing word 0 just before copying the
+ * message with 16-byte loads would make every copy wait on a failed
+ * store-to-load forward, a cost of the harness, not of the queue under test.
+ */
+#define QL_NEXT_SEQ(out, i)                  \
+	do {                                 \
+		if ((i) == 0)                \
+			(out)[0][0] = 0;     \
+		(out)[((i) + 1) & 1][0] = (i) + 1; \
+	} while (0)
+
+/** State shared by the two sides of one run. */
+struct ql_run {
+	struct bench_barrier bar;
+	void *pair;                 /**< the transport's channel pair */
+	const struct ql_cfg *cfg;
+	struct bench_hist *hist;
+	uint64_t n;                 /**< stream: messages in this trial */
+	uint64_t t_start, t_end;    /**< stream: producer start, consumer end (ticks) */
+	uint64_t errors;
+};
+
+/** Run a ping-pong: fa on A, fb on B, over @p pair. */
+int ql_run_pingpong(const struct ql_cfg *c, void *pair, void *(*fa)(void *),
+		    void *(*fb)(void *), struct bench_hist *h, struct ql_result *r);
+/** Run throughput trials: fa (producer) on A, fb (consumer) on B. */
+int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void *(*fb)(void *),
+		  double *msgs_per_s, struct ql_result *r);
+
+/*
+ * QL_DEFINE_LOOPS(P, PAIR, AB, BA, SEND, RECV, SZ)
+ *
+ * Defines P##_pp_a, P##_pp_b (ping-pong initiator and echo) and P##_st_a,
+ * P##_st_b (stream producer and consumer) for a transport whose channel
+ * pair type is PAIR with members AB (A to B) and BA (B to A).
+ *   SEND(ch, msg, sz): send the sz-byte message at msg (uint64_t *), waiting
+ *                  as the transport waits (spinning with bench_relax() or
+ *                  blocking).
+ *   RECV(ch, msg, sz): receive one message into msg, waiting likewise
+ *                  (peers: QL_RECV_SPIN(expr); xsched: xs_spsc_wait()).
+ *   SZ: the message size as an expression evaluated inside the loops: a
+ *       constant for size-specialised instantiations (the copy is then
+ *       inlined, as a typed queue would do), or run_->cfg->msg_size.
+ * Every transport therefore runs the very same loop, timing, checks and
+ * stop protocol; only SEND/RECV differ.
+ */
+#define QL_DEFINE_LOOPS(P, PAIR, AB, BA, SEND, RECV, SZ)                                \
+	static void *P##_pp_a(void *arg)                                                \
+	{                                                                               \
+		struct ql_run *run_ = (struct ql_run *)arg;                             \
+		PAIR *pair_ = (PAIR *)run_->pair;                                       \
+		const struct ql_cfg *c_ = run_->cfg;                                    \
+		uint64_t out_[2][QL_MAX_WORDS], in_[QL_MAX_WORDS];                      \
+		uint64_t i_, n_ = c_->warmup + c_->iters, dl_ = UINT64_MAX, err_ = 0;   \
+		struct bench_spin spin_ = {0};                                          \
+		(void)spin_; /* blocking transports do not spin */                      \
+		ql_msg_init(out_[0], c_->msg_size);                                     \
+		ql_msg_init(out_[1], c_->msg_size);                                     \
+		bench_barrier_wait(&run_->bar);                                         \
+		for (i_ = 0; i_ < n_; i_++) {                                           \
+			uint64_t t0_, t1_, *o_ = out_[i_ & 1];                          \
+			QL_NEXT_SEQ(out_, i_);                                          \
+			if (i_ == c_->warmup)                                           \
+				dl_ = bench_deadline(c_->duration_s);                   \
+			t0_ = bench_ticks();                                            \
+			SEND(&pair_->AB, o_, (SZ));                                           \
+			RECV(&pair_->BA, in_, (SZ));                                          \
+			t1_ = bench_ticks();                                            \
+			err_ += in_[0] != i_;                                           \
+			if (i_ >= c_->warmup) {                                         \
+				bench_hist_record(run_->hist, t1_ - t0_);               \
+				if ((i_ & 255) == 0 && t1_ > dl_)                       \
+					break;                                          \
+			}                                                               \
+		}                                                                       \
+		out_[0][0] = QL_STOP;                                                   \
+		SEND(&pair_->AB, out_[0], (SZ));                                              \
+		run_->errors += err_;                                                   \
+		return NULL;                                                            \
+	}                                                                               \
+	static void *P##_pp_b(void *arg)                                                \
+	{                                                                               \
+		struct ql_run *run_ = (struct ql_run *)arg;                             \
+		PAIR *pair_ = (PAIR *)run_->pair;                                       \
+		uint64_t in_[QL_MAX_WORDS];                                             \
+		struct bench_spin spin_ = {0};                                          \
+		(void)spin_; /* blocking transports do not spin */                      \
+		bench_barrier_wait(&run_->bar);                                         \
+		for (;;) {                                                              \
+			RECV(&pair_->AB, in_, (SZ));                                          \
+			if (in_[0] == QL_STOP)                                          \
+				break;                                                  \
+			SEND(&pair_->BA, in_, (SZ));                                          \
+		}                                                                       \
+		return NULL;                                                            \
+	}                                                                               \
+	static void *P##_st_a(void *arg)                                                \
+	{                                                                               \
+		struct ql_run *run_ = (struct ql_run *)arg;                             \
+		PAIR *pair_ = (PAIR *)run_->pair;                                       \
+		uint64_t out_[2][QL_MAX_WORDS], i_, n_ = run_->n;                       \
+		ql_msg_init(out_[0], run_->cfg->msg_size);                              \
+		ql_msg_init(out_[1], run_->cfg->msg_size);                              \
+		bench_barrier_wait(&run_->bar);                                         \
+		run_->t_start = bench_ticks();                                          \
+		for (i_ = 0; i_ < n_; i_++) {                                           \
+			QL_NEXT_SEQ(out_, i_);                                          \
+			SEND(&pair_->AB, out_[i_ & 1], (SZ));                                 \
+		}                                                                       \
+		return NULL;                                                            \
+	}                                                                               \
+	static void *P##_st_b(void *arg)                                                \
+	{                                                                               \
+		struct ql_run *run_ = (struct ql_run *)arg;                             \
+		PAIR *pair_ = (PAIR *)run_->pair;                                       \
+		uint64_t in_[QL_MAX_WORDS], i_, n_ = run_->n, err_ = 0;                 \
+		struct bench_spin spin_ = {0};                                          \
+		(void)spin_; /* blocking transports do not spin */                      \
+		bench_barrier_wait(&run_->bar);                                         \
+		for (i_ = 0; i_ < n_; i_++) {                                           \
+			RECV(&pair_->AB, in_, (SZ));                                          \
+			err_ += in_[0] != i_;                                           \
+		}                                                                       \
+		run_->t_end = bench_ticks();                                            \
+		run_->errors += err_;                                                   \
+		return NULL;                                                            \
+	}
+
+/** Sender side: spin until EXPR (room in the queue) is true. */
+#define QL_SPIN_UNTIL(expr)                  \
+	do {                                 \
+		while (!(expr))              \
+			bench_relax();       \
+	} while (0)
+
+/** --pace-peers: peers' receivers wait with the xsched pacing (bench_spin). */
+extern int ql_pace_peers;
+
+/** Receiver side of a peer: spin until EXPR (a message taken) is true, as a
+ *  user of that queue would (pause and retry), or with --pace-peers the same
+ *  pacing as xs_spsc_wait() (struct bench_spin spin_ of the enclosing loop). */
+#define QL_RECV_SPIN(expr)                                   \
+	do {                                                 \
+		while (!(expr)) {                            \
+			if (ql_pace_peers)                   \
+				bench_spin_empty(&spin_);    \
+			else                                 \
+				bench_relax();               \
+		}                                            \
+		bench_spin_got(&spin_);                      \
+	} while (0)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XS_BENCH_QUEUE_LATENCY_H */

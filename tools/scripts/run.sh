@@ -32,7 +32,9 @@ configure() { # dir, extra cmake args...
 	local dir=$1; shift
 	cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$top/$dir.configure.log" 2>&1 ||
 		{ cat "$top/$dir.configure.log"; exit 1; }
-	cmake --build "$top/$dir" -j "$jobs"
+	echo "xsched: building $dir (log: $dir.build.log)" >&2
+	cmake --build "$top/$dir" -j "$jobs" >"$top/$dir.build.log" 2>&1 ||
+		{ tail -n 60 "$top/$dir.build.log"; exit 1; }
 }
 
 case "${1:-}" in

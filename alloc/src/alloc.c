@@ -34,6 +34,8 @@ const char *xs_strerror_alloc(int code)
 	case XS_EA_REMOTE_CORRUPT: return "remote free list corrupt (bad link or double remote free)";
 	case XS_EA_CORRUPT: return "allocator metadata corrupt";
 	case XS_EA_WORKER_BUSY: return "allocator worker index already open on this mapping";
+	case XS_EA_SLAB_LIVE:
+		return "allocator global free list offers a slab still in use by this worker (list corrupt)";
 	default: return NULL;
 	}
 }
@@ -200,6 +202,7 @@ static int shadow_from_stack(struct xs_alloc *a, uint32_t s, unsigned c, int whi
 	}
 	if (top == cap)
 		a->kept[c]++;
+	xs__alloc_set_owned(a, s, 1);
 	return 0;
 }
 
@@ -274,12 +277,13 @@ static int handle_open(struct xs_alloc_map *m, uint32_t worker, struct xs_alloc 
 	a->policy = XS_ALLOC_POLICY_XSCHED;
 	a->keep = XS_ALLOC_KEEP_DEFAULT;
 	a->tagged = XS_ALLOC_HAVE_TAG;
+	a->global_bad = XS_ALLOC_NULL_U32;
 
 	/* One bit per 256-byte granule of every slab; S/256 >= 64, so each slab
-	 * owns whole words. Anonymous and lazily backed: only slabs this worker
-	 * uses cost memory. */
+	 * owns whole words. Then one bit per slab: the slabs this handle owns.
+	 * Anonymous and lazily backed: only slabs this worker uses cost memory. */
 	bits = (uint64_t)a->num_slabs << a->shadow_shift;
-	a->shadow_bytes = (size_t)round_up(bits / 8, 4096);
+	a->shadow_bytes = (size_t)round_up(bits / 8 + ((uint64_t)a->num_slabs + 63) / 64 * 8, 4096);
 	a->shadow = mmap(NULL, a->shadow_bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (a->shadow == MAP_FAILED) {
@@ -289,6 +293,7 @@ static int handle_open(struct xs_alloc_map *m, uint32_t worker, struct xs_alloc 
 		map_unclaim(m, worker);
 		return rc;
 	}
+	a->owned = a->shadow + (bits >> 6);
 	rc = shadow_rebuild(a);
 	if (rc < 0) {
 		munmap(a->shadow, a->shadow_bytes);

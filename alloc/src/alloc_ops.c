@@ -72,6 +72,7 @@ int xs__alloc_global_push(struct xs_alloc *a, uint32_t s)
 	union xs_alloc_global_head_shm *g = &a->hdr->global;
 
 	a->cnt.slab_returns++;
+	xs__alloc_set_owned(a, s, 0); /* from the push on, the next taker's */
 #if XS_ALLOC_HAVE_TAG
 	if (a->tagged) {
 		/* G1 */
@@ -213,13 +214,59 @@ static void fstack_reset(uint16_t *stack, uint32_t cap)
 		stack[k] = (uint16_t)(cap - 1 - k);
 }
 
-/* Assign slab s (just popped) to this worker for class c (spec §6 step 2). */
+/*
+ * The global list offered slab s, which this handle owns or has live slots
+ * in: the list is corrupt (a slab linked twice, one of ours linked in, or
+ * an ABA by 0.2.0 peers). Re-initialising s would hand its live slots out a
+ * second time, and rewrite the class and lists of a slab in use. The slab is
+ * left as it is: it is off the global list now (pop took it), which is
+ * where it should be; pushing it back would let another worker take it.
+ * The handle takes nothing more from a list it knows to be corrupt.
+ */
+static XS_COLD XS_NOINLINE int refuse_slab(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t live,
+					   int owned)
+{
+	char why[96];
+
+	if (owned)
+		snprintf(why, sizeof(why), "this worker owns (%" PRIu32 " of its slots live)", live);
+	else
+		snprintf(why, sizeof(why), "this worker gave back with %" PRIu32 " slots still live", live);
+	a->global_bad = s;
+	a->cnt.errors++;
+	return xs_seterr(-XS_EA_SLAB_LIVE, "allocator worker %" PRIu32 ": the global free list offered slab %"
+			 PRIu32 " for class %u, a slab %s; the list is corrupt (a slab linked twice, or "
+			 "one in use linked in): the slab is not used and this handle takes no more slabs "
+			 "from the list", a->worker, s, c, why);
+}
+
+/* Assign slab s (just popped) to this worker for class c (spec §6 step 2).
+ * First make sure it is not a slab this handle still uses (see
+ * refuse_slab()): owned, or with slots the shadow bitmap shows live. The
+ * shadow words of a slab we do not own are all zero (the bitmap starts
+ * zero, and a slab is given back only once every slot we handed out came
+ * back, unless a forged free stack made us give it back early: the case
+ * caught here), so the scan replaces the clearing a take needs and costs
+ * about what that memset did (S/2048 bytes, slab-take path only). */
 static int take_slab(struct xs_alloc *a, uint32_t s, unsigned c)
 {
 	struct xs_alloc_slab_meta_shm *m = &a->meta[s];
 	struct xs_alloc_fstack_shm *fs = xs__alloc_fstack(a, s);
 	uint32_t cap = a->cap[c];
+	const uint64_t *w = &a->shadow[((uint64_t)s << a->shadow_shift) >> 6];
+	size_t k, words = ((size_t)1 << a->shadow_shift) / 64;
+	uint64_t any = 0;
 
+	for (k = 0; k < words; k++)
+		any |= w[k];
+	if (XS_UNLIKELY(any || xs__alloc_owned(a, s))) {
+		uint32_t live = 0;
+
+		for (k = 0; k < words; k++)
+			live += (uint32_t)__builtin_popcountll(w[k]);
+		return refuse_slab(a, s, c, live, xs__alloc_owned(a, s));
+	}
+	xs__alloc_set_owned(a, s, 1);
 	/* M1: Release each, pairs with M2 of whoever frees into this slab. */
 	__atomic_store_n(&m->assigned_worker, a->worker, __ATOMIC_RELEASE);
 	__atomic_store_n(&m->size_class_index, (uint64_t)c, __ATOMIC_RELEASE);
@@ -229,8 +276,6 @@ static int take_slab(struct xs_alloc *a, uint32_t s, unsigned c)
 	fstack_reset(fs->stack, cap);
 	__atomic_store_n(&fs->top, (uint16_t)cap, __ATOMIC_RELAXED);      /* F1 */
 	__atomic_store_n(&fs->capacity, (uint16_t)cap, __ATOMIC_RELAXED); /* F1 */
-	memset(&a->shadow[((uint64_t)s << a->shadow_shift) >> 6], 0,
-	       ((size_t)1 << a->shadow_shift) / 8);
 	a->kept[c] = 0; /* the partial list was empty, so nothing was kept */
 	return xs__alloc_list_push(a, &a->me->cls[c].partial, s);
 }
@@ -320,6 +365,13 @@ int xs__alloc_refill(struct xs_alloc *a, unsigned c, uint64_t *off)
 			 * before taking a fresh slab. */
 			if (clean_list(a, c, XS__FULL, &err) > 0)
 				continue;
+		}
+		if (XS_UNLIKELY(a->global_bad != XS_ALLOC_NULL_U32)) {
+			a->cnt.errors++;
+			return xs_seterr(-XS_EA_SLAB_LIVE, "allocator worker %" PRIu32 ": no %u-byte slot left "
+					 "and no slab is taken from the global free list, found corrupt earlier "
+					 "(it offered slab %" PRIu32 ", in use by this worker)", a->worker,
+					 xs_alloc_class_size(c), a->global_bad);
 		}
 		rc = xs__alloc_global_pop(a, &s);
 		if (rc == -ENOMEM) {

@@ -41,6 +41,22 @@ XS_INLINE int xs__alloc_valid_link(const struct xs_alloc *a, uint32_t v)
 	return v == XS_ALLOC_NULL_U32 || v < a->num_slabs;
 }
 
+/* The handle's record of the slabs it owns (taken from the global list or
+ * found on its lists at open, and not given back since). Private memory:
+ * a peer cannot forge it. */
+XS_INLINE int xs__alloc_owned(const struct xs_alloc *a, uint32_t s)
+{
+	return (int)((a->owned[s >> 6] >> (s & 63)) & 1);
+}
+
+XS_INLINE void xs__alloc_set_owned(struct xs_alloc *a, uint32_t s, int on)
+{
+	if (on)
+		a->owned[s >> 6] |= 1ull << (s & 63);
+	else
+		a->owned[s >> 6] &= ~(1ull << (s & 63));
+}
+
 /* alloc_ops.c */
 int xs__alloc_list_push(struct xs_alloc *a, uint32_t *head, uint32_t s);
 int xs__alloc_list_remove(struct xs_alloc *a, uint32_t *head, uint32_t s);

@@ -5,7 +5,8 @@
  * of remote free lists, checked offset translation, allocations and frees
  * (good, double and interior). Every byte of the file is the peer's; the
  * allocator must refuse or work, never crash or hang (libFuzzer's -timeout
- * turns a hang into a finding). Input format: fuzz_common.h.
+ * turns a hang into a finding), and never hand out a slot it already handed
+ * out and nobody freed. Input format: fuzz_common.h.
  */
 #include "fuzz_common.h"
 #include "xsched/alloc.h"
@@ -18,10 +19,11 @@ static int memfd = -1;
 static void exercise(struct xs_alloc *a)
 {
 	static const size_t sizes[] = {1, 256, 300, 512, 600, 1000, 1500, 2048, 3000, 4096, 0, 257};
-	uint64_t offs[24], slabs = xs_alloc_slabs_offset(a), size = xs_alloc_size(a);
+	uint64_t offs[24], lens[24], slabs = xs_alloc_slabs_offset(a), size = xs_alloc_size(a);
 	uint32_t ns = xs_alloc_num_slabs(a), S = xs_alloc_slab_size(a), s, k;
 	struct xs_alloc_stats st;
-	size_t n = 0, i;
+	size_t n = 0, i, fresh = 0;
+	uint64_t cleaned;
 	void *p;
 	int err;
 
@@ -48,23 +50,37 @@ static void exercise(struct xs_alloc *a)
 	FZ_ASSERT(xs_alloc_free_offset(a, 0) < 0);
 	FZ_ASSERT(xs_alloc_alloc_offset(a, 4097, &offs[0]) == -XS_EA_TOO_BIG);
 
-	/* allocate: every slot handed out lies inside the slabs of the file.
-	 * (Not necessarily distinct: a peer that links a slab we own into the
-	 * global free list makes us take it again. That aliases memory the
-	 * peer can write anyway; it is no access outside the mapping.) */
+	/* allocate: every slot handed out lies inside the slabs of the file,
+	 * and no slot is handed out while it is still held: a global free list
+	 * that offers a slab we own or have live slots in (linked in by the
+	 * peer, or linked twice) is refused (-XS_EA_SLAB_LIVE), a free stack
+	 * that offers a live slot is vetoed by the shadow bitmap. The one
+	 * legitimate way to get a held slot back is a remote free, which the
+	 * peer may have forged into a remote free list: slots allocated before
+	 * a clean took something back are no longer checked (offs[0, fresh)). */
+	cleaned = xs_alloc_counters(a)->cleaned;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]) * 2 && n < 24; i++) {
-		size_t want = sizes[i % (sizeof(sizes) / sizeof(sizes[0]))];
-		uint64_t off;
+		size_t want = sizes[i % (sizeof(sizes) / sizeof(sizes[0]))], j;
+		uint64_t off, end;
 
 		err = xs_alloc_alloc_offset(a, want, &off);
+		if (xs_alloc_counters(a)->cleaned != cleaned) {
+			cleaned = xs_alloc_counters(a)->cleaned;
+			fresh = n;
+		}
 		if (err) {
 			FZ_ASSERT(err == -ENOMEM || err == -XS_EA_CORRUPT || err == -XS_EA_REMOTE_CORRUPT ||
-				  err == -XS_EA_DOUBLE_FREE);
+				  err == -XS_EA_DOUBLE_FREE || err == -XS_EA_SLAB_LIVE);
 			continue;
 		}
 		FZ_ASSERT(off >= slabs && off + (want ? want : 1) <= slabs + (uint64_t)ns * S);
 		FZ_ASSERT(xs_alloc_check(a, off, want, &p) == 0);
+		/* the whole slot of its class is ours: it overlaps no held slot */
+		end = off + xs_alloc_class_size(xs_alloc_size_class(want));
+		for (j = fresh; j < n; j++)
+			FZ_ASSERT(end <= offs[j] || offs[j] + lens[j] <= off);
 		memset(p, 0xee, want);
+		lens[n] = end - off;
 		offs[n++] = off;
 	}
 	/* an interior offset is never a slot start; then free each once, then

@@ -191,6 +191,23 @@ void fz_seeds_alloc(fz_load_fn load, fz_emit_fn emit)
 		alloc_seed(emit, name, v, len, 0);
 		snprintf(name, sizeof(name), "%s.w1", steps[i]);
 		alloc_seed(emit, name, v, len, 1);
+		if (i == 0) {
+			/* slab 1 linked back to slab 0: the global list 0 -> 1 -> 0 */
+			uint32_t zero = 0;
+
+			memcpy(bad, v, len);
+			memcpy(bad + 256 + 12 * 1, &zero, 4); /* node[1].global_next (FLE 256) */
+			alloc_seed(emit, "slab_linked_twice.w0", bad, len, 0);
+		}
+		if (i == 1) {
+			/* worker 0's slab 0 (2 slots live) linked in as the global head */
+			uint32_t zero = 0, four = 4;
+
+			memcpy(bad, v, len);
+			memcpy(bad + 64, &zero, 4);       /* global head (was 4) */
+			memcpy(bad + 256, &four, 4);      /* node[0].global_next */
+			alloc_seed(emit, "owned_slab_in_global.w0", bad, len, 0);
+		}
 		if (i == 2) {
 			/* a double remote free: slot 0 of slab 0 links to itself */
 			memcpy(bad, v, len);

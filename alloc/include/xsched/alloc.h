@@ -34,6 +34,12 @@
  *  - a per-handle shadow bitmap of the slots it owns: a double free (local,
  *    or remote then cleaned) is reported, and a free stack corrupted into
  *    handing out a live slot is caught before the slot is handed out;
+ *  - a per-handle record of the slabs it owns: a slab the global free list
+ *    offers while this handle still owns it or still has live slots in it
+ *    (the list was linked into one of our slabs, or links a slab twice) is
+ *    refused with -XS_EA_SLAB_LIVE instead of being re-initialised, which
+ *    would hand out its live slots a second time (upstream does); the
+ *    handle then takes no more slabs from that list (see xs_alloc_alloc_offset());
  *  - a remote free list walk bounded by the number of allocated slots: a
  *    double remote free or a bad link makes upstream's clean loop forever,
  *    here it is reported (-XS_EA_REMOTE_CORRUPT) and the walk stops;
@@ -190,6 +196,7 @@ enum xs_error_alloc {
 	XS_EA_REMOTE_CORRUPT, /**< remote free list: bad link, cycle, or double remote free */
 	XS_EA_CORRUPT,        /**< shared metadata inconsistent (list link, free stack, class) */
 	XS_EA_WORKER_BUSY,    /**< worker index already has a handle on this mapping */
+	XS_EA_SLAB_LIVE,      /**< global free list offers a slab this worker owns or uses */
 	XS_EA__END
 };
 
@@ -260,20 +267,20 @@ struct xs_alloc_fstack_shm {
 	uint16_t stack[];
 };
 
-_Static_assert(sizeof(struct xs_alloc_header_shm) == XS_ALLOC_HEADER_SIZE, "rts-alloc header size");
-_Static_assert(offsetof(struct xs_alloc_header_shm, num_workers) == 12, "num_workers");
-_Static_assert(offsetof(struct xs_alloc_header_shm, slabs_offset) == 36, "slabs_offset");
-_Static_assert(offsetof(struct xs_alloc_header_shm, global) == 64, "global head at 64");
-_Static_assert(sizeof(struct xs_alloc_worker_shm) == XS_ALLOC_WORKER_SIZE, "worker entry");
-_Static_assert(sizeof(struct xs_alloc_node_shm) == XS_ALLOC_NODE_SIZE, "list node");
-_Static_assert(sizeof(struct xs_alloc_slab_meta_shm) == XS_ALLOC_META_SIZE, "slab meta");
-_Static_assert(offsetof(struct xs_alloc_slab_meta_shm, size_class_index) == 8, "class");
-_Static_assert(offsetof(struct xs_alloc_slab_meta_shm, remote_head) == 64, "remote head");
-_Static_assert(sizeof(struct xs_alloc_fstack_shm) == 4, "free stack header");
-_Static_assert(__GCC_ATOMIC_LLONG_LOCK_FREE == 2, "8-byte atomics must be lock-free");
-_Static_assert(__GCC_ATOMIC_INT_LOCK_FREE == 2 && __GCC_ATOMIC_SHORT_LOCK_FREE == 2,
-	       "shared atomics must be lock-free (address-free)");
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the rts-alloc format is little-endian");
+XS_STATIC_ASSERT(sizeof(struct xs_alloc_header_shm) == XS_ALLOC_HEADER_SIZE, "rts-alloc header size");
+XS_STATIC_ASSERT(offsetof(struct xs_alloc_header_shm, num_workers) == 12, "num_workers");
+XS_STATIC_ASSERT(offsetof(struct xs_alloc_header_shm, slabs_offset) == 36, "slabs_offset");
+XS_STATIC_ASSERT(offsetof(struct xs_alloc_header_shm, global) == 64, "global head at 64");
+XS_STATIC_ASSERT(sizeof(struct xs_alloc_worker_shm) == XS_ALLOC_WORKER_SIZE, "worker entry");
+XS_STATIC_ASSERT(sizeof(struct xs_alloc_node_shm) == XS_ALLOC_NODE_SIZE, "list node");
+XS_STATIC_ASSERT(sizeof(struct xs_alloc_slab_meta_shm) == XS_ALLOC_META_SIZE, "slab meta");
+XS_STATIC_ASSERT(offsetof(struct xs_alloc_slab_meta_shm, size_class_index) == 8, "class");
+XS_STATIC_ASSERT(offsetof(struct xs_alloc_slab_meta_shm, remote_head) == 64, "remote head");
+XS_STATIC_ASSERT(sizeof(struct xs_alloc_fstack_shm) == 4, "free stack header");
+XS_STATIC_ASSERT(__GCC_ATOMIC_LLONG_LOCK_FREE == 2, "8-byte atomics must be lock-free");
+XS_STATIC_ASSERT(__GCC_ATOMIC_INT_LOCK_FREE == 2 && __GCC_ATOMIC_SHORT_LOCK_FREE == 2,
+		 "shared atomics must be lock-free (address-free)");
+XS_STATIC_ASSERT(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the rts-alloc format is little-endian");
 
 /* ------------------------------------------------------------------ layout */
 
@@ -364,6 +371,10 @@ struct xs_alloc {
 	struct xs_alloc_map *map;
 	xs_alloc_hook_fn hook;
 	void *hook_arg;
+	uint64_t *owned;           /**< bit s: slab s is this worker's (taken, not yet returned);
+				        in the shadow mapping, after the slot bits */
+	uint32_t global_bad;       /**< slab the global list offered and we refused (no more
+				        slabs are taken: -XS_EA_SLAB_LIVE), else NULL_U32 */
 };
 
 /* ------------------------------------------------------ cold functions */
@@ -644,7 +655,12 @@ XS_INLINE int xs__alloc_pop(struct xs_alloc *a, unsigned c, uint32_t s, uint64_t
  * @return 0; -XS_EA_TOO_BIG (> 4096; sizes are never narrowed); -ENOMEM
  *         (no free slot in the class and no free slab: "no memory");
  *         -XS_EA_CORRUPT (the worker's metadata was damaged; a live slot is
- *         never handed out twice, the shadow bitmap vetoes it).
+ *         never handed out twice, the shadow bitmap vetoes it);
+ *         -XS_EA_SLAB_LIVE (a new slab was needed and the global free list
+ *         offered one this handle owns or has live slots in: the slab is not
+ *         used, and from then on this handle takes no slab from the global
+ *         list, each call that needs one fails the same way; its own slabs
+ *         keep serving allocations and frees).
  */
 XS_INLINE int xs_alloc_alloc_offset(struct xs_alloc *a, size_t size, uint64_t *off)
 {

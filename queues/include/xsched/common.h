@@ -36,6 +36,19 @@ extern "C" {
 #define XS_CACHE_LINE 64
 #define XS_CACHE_ALIGNED __attribute__((aligned(XS_CACHE_LINE)))
 
+/*
+ * Compile-time checks and alignment queries that read the same in C11 and
+ * C++11 (the public headers are included from C++ too: C++ has no
+ * _Static_assert / _Alignof keywords, it spells them static_assert / alignof).
+ */
+#if defined(__cplusplus)
+#define XS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#define XS_ALIGNOF(type) alignof(type)
+#else
+#define XS_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#define XS_ALIGNOF(type) _Alignof(type)
+#endif
+
 /** Spin-wait hint: `pause` on x86 (yields the core's pipeline to the SMT sibling). */
 XS_INLINE void xs_cpu_relax(void)
 {

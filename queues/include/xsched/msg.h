@@ -2,7 +2,7 @@
 /*
  * Agave scheduler-bindings messages (seed era: handshake VERSION 1 and 2),
  * byte-for-byte as upstream's #[repr(C)] structs on x86-64 (LP64, little
- * endian). Every size, alignment and offset is pinned by _Static_assert below
+ * endian). Every size, alignment and offset is pinned by XS_STATIC_ASSERT below
  * and checked against upstream's layout_rust.json by tests/queues.
  *
  * Offsets ("*_offset" fields) are byte offsets from the start of the
@@ -215,8 +215,8 @@ struct xs_check_resp {
 
 /* ------------------------------------------------------------ layout pins */
 #define XS__PIN(T, sz) \
-	_Static_assert(sizeof(struct T) == (sz), #T " size"); \
-	_Static_assert(_Alignof(struct T) == 8, #T " align")
+	XS_STATIC_ASSERT(sizeof(struct T) == (sz), #T " size"); \
+	XS_STATIC_ASSERT(XS_ALIGNOF(struct T) == 8, #T " align")
 XS__PIN(xs_tx_region, 16);
 XS__PIN(xs_pubkeys, 16);
 XS__PIN(xs_batch_region, 16);
@@ -228,33 +228,33 @@ XS__PIN(xs_worker_to_pack, 40);
 XS__PIN(xs_exec_resp, 24);
 XS__PIN(xs_check_resp, 64);
 #undef XS__PIN
-_Static_assert(offsetof(struct xs_tx_region, length) == 8, "tx_region.length");
-_Static_assert(offsetof(struct xs_pubkeys, num_pubkeys) == 8, "pubkeys.num_pubkeys");
-_Static_assert(offsetof(struct xs_batch_region, transactions_offset) == 8, "batch.transactions_offset");
-_Static_assert(offsetof(struct xs_resp_region, num_transaction_responses) == 1, "resp.num");
-_Static_assert(offsetof(struct xs_resp_region, transaction_responses_offset) == 8, "resp.offset");
-_Static_assert(offsetof(struct xs_tpu_to_pack, flags) == 16, "tpu.flags");
-_Static_assert(offsetof(struct xs_tpu_to_pack, src_addr) == 17, "tpu.src_addr");
-_Static_assert(offsetof(struct xs_progress, current_slot) == 8, "progress.current_slot");
-_Static_assert(offsetof(struct xs_progress, next_leader_slot) == 16, "progress.next_leader_slot");
-_Static_assert(offsetof(struct xs_progress, leader_range_end) == 24, "progress.leader_range_end");
-_Static_assert(offsetof(struct xs_progress, remaining_cost_units) == 32, "progress.remaining");
-_Static_assert(offsetof(struct xs_progress, current_slot_progress) == 40, "progress.progress");
-_Static_assert(offsetof(struct xs_pack_to_worker, max_working_slot) == 8, "p2w.max_working_slot");
-_Static_assert(offsetof(struct xs_pack_to_worker, batch) == 16, "p2w.batch");
-_Static_assert(offsetof(struct xs_worker_to_pack, processed_code) == 16, "w2p.processed_code");
-_Static_assert(offsetof(struct xs_worker_to_pack, responses) == 24, "w2p.responses");
-_Static_assert(offsetof(struct xs_exec_resp, cost_units) == 8, "exec.cost_units");
-_Static_assert(offsetof(struct xs_exec_resp, fee_payer_balance) == 16, "exec.fee_payer_balance");
-_Static_assert(offsetof(struct xs_check_resp, status_check_flags) == 1, "check.status");
-_Static_assert(offsetof(struct xs_check_resp, fee_payer_balance_flags) == 2, "check.balance");
-_Static_assert(offsetof(struct xs_check_resp, resolve_flags) == 3, "check.resolve");
-_Static_assert(offsetof(struct xs_check_resp, included_slot) == 8, "check.included_slot");
-_Static_assert(offsetof(struct xs_check_resp, balance_slot) == 16, "check.balance_slot");
-_Static_assert(offsetof(struct xs_check_resp, fee_payer_balance) == 24, "check.fee_payer_balance");
-_Static_assert(offsetof(struct xs_check_resp, resolution_slot) == 32, "check.resolution_slot");
-_Static_assert(offsetof(struct xs_check_resp, min_alt_deactivation_slot) == 40, "check.min_alt");
-_Static_assert(offsetof(struct xs_check_resp, resolved_pubkeys) == 48, "check.resolved_pubkeys");
+XS_STATIC_ASSERT(offsetof(struct xs_tx_region, length) == 8, "tx_region.length");
+XS_STATIC_ASSERT(offsetof(struct xs_pubkeys, num_pubkeys) == 8, "pubkeys.num_pubkeys");
+XS_STATIC_ASSERT(offsetof(struct xs_batch_region, transactions_offset) == 8, "batch.transactions_offset");
+XS_STATIC_ASSERT(offsetof(struct xs_resp_region, num_transaction_responses) == 1, "resp.num");
+XS_STATIC_ASSERT(offsetof(struct xs_resp_region, transaction_responses_offset) == 8, "resp.offset");
+XS_STATIC_ASSERT(offsetof(struct xs_tpu_to_pack, flags) == 16, "tpu.flags");
+XS_STATIC_ASSERT(offsetof(struct xs_tpu_to_pack, src_addr) == 17, "tpu.src_addr");
+XS_STATIC_ASSERT(offsetof(struct xs_progress, current_slot) == 8, "progress.current_slot");
+XS_STATIC_ASSERT(offsetof(struct xs_progress, next_leader_slot) == 16, "progress.next_leader_slot");
+XS_STATIC_ASSERT(offsetof(struct xs_progress, leader_range_end) == 24, "progress.leader_range_end");
+XS_STATIC_ASSERT(offsetof(struct xs_progress, remaining_cost_units) == 32, "progress.remaining");
+XS_STATIC_ASSERT(offsetof(struct xs_progress, current_slot_progress) == 40, "progress.progress");
+XS_STATIC_ASSERT(offsetof(struct xs_pack_to_worker, max_working_slot) == 8, "p2w.max_working_slot");
+XS_STATIC_ASSERT(offsetof(struct xs_pack_to_worker, batch) == 16, "p2w.batch");
+XS_STATIC_ASSERT(offsetof(struct xs_worker_to_pack, processed_code) == 16, "w2p.processed_code");
+XS_STATIC_ASSERT(offsetof(struct xs_worker_to_pack, responses) == 24, "w2p.responses");
+XS_STATIC_ASSERT(offsetof(struct xs_exec_resp, cost_units) == 8, "exec.cost_units");
+XS_STATIC_ASSERT(offsetof(struct xs_exec_resp, fee_payer_balance) == 16, "exec.fee_payer_balance");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, status_check_flags) == 1, "check.status");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, fee_payer_balance_flags) == 2, "check.balance");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, resolve_flags) == 3, "check.resolve");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, included_slot) == 8, "check.included_slot");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, balance_slot) == 16, "check.balance_slot");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, fee_payer_balance) == 24, "check.fee_payer_balance");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, resolution_slot) == 32, "check.resolution_slot");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, min_alt_deactivation_slot) == 40, "check.min_alt");
+XS_STATIC_ASSERT(offsetof(struct xs_check_resp, resolved_pubkeys) == 48, "check.resolved_pubkeys");
 
 /* ------------------------------------------------ typed protocol queues */
 /*

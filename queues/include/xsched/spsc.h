@@ -93,11 +93,11 @@ struct xs_spsc_shm {
 	uint8_t pad2_[55];
 } XS_CACHE_ALIGNED;
 
-_Static_assert(sizeof(struct xs_spsc_shm) == 192, "shaq header size");
-_Static_assert(offsetof(struct xs_spsc_shm, write) == 0, "shaq write");
-_Static_assert(offsetof(struct xs_spsc_shm, read) == 64, "shaq read");
-_Static_assert(offsetof(struct xs_spsc_shm, buffer_size) == 128, "shaq buffer_size");
-_Static_assert(offsetof(struct xs_spsc_shm, version) == 136, "shaq version");
+XS_STATIC_ASSERT(sizeof(struct xs_spsc_shm) == 192, "shaq header size");
+XS_STATIC_ASSERT(offsetof(struct xs_spsc_shm, write) == 0, "shaq write");
+XS_STATIC_ASSERT(offsetof(struct xs_spsc_shm, read) == 64, "shaq read");
+XS_STATIC_ASSERT(offsetof(struct xs_spsc_shm, buffer_size) == 128, "shaq buffer_size");
+XS_STATIC_ASSERT(offsetof(struct xs_spsc_shm, version) == 136, "shaq version");
 
 /* --------------------------------------------------------- local handle */
 

@@ -15,12 +15,12 @@
  * 0.2.0's behaviour: upstream policy, untagged list, one remote free per
  * block; a stand-in for the Rust allocator measured here). Each is a
  * throughput row whose floor is glibc malloc/free, measured just before and
- * just after in the same run (harness convention: "x floor" > 1 = faster than
- * glibc). The Rust figures quoted in issue 3 for this VM are printed as notes
+ * just after each of them in the same run (harness convention: "x floor" > 1
+ * = faster than glibc). Every measurement follows a warm-up. The Rust figures quoted in issue 3 for this VM are printed as notes
  * (not measured here). Nothing is asserted: the machine may be shared.
  *
  * Usage: alloc_bench [--quick] [common options: --duration S, --format json,
- *        --only PAT, --cpus LIST, ...]   (whole default run about 12 s)
+ *        --only PAT, --cpus LIST, ...]   (whole default run about 16 s)
  *   --quick   about 30 ms per measurement (the CI smoke test)
  */
 #include <errno.h>
@@ -252,39 +252,36 @@ static void *freer_main(void *arg)
 	return NULL;
 }
 
-static struct result bench_remote(enum variant v)
+/*
+ * One timed pass of the remote benchmark for @p budget_s seconds over a
+ * fresh queue in @p qmem; the allocator file (if any) is kept from pass to
+ * pass, so a warm-up pass leaves slabs assigned and pages touched.
+ */
+static struct result remote_pass(struct remote_ctx *c, void *qmem, size_t qbytes, double budget_s)
 {
-	size_t qbytes = xs_spsc_min_file_size(QCAP, 8, 8);
-	void *qmem = aligned_alloc(64, (qbytes + 63) & ~(size_t)63);
-	struct remote_ctx c;
-	struct bench_file f;
+	enum variant v = c->v;
 	struct result r = {0, 0, 0};
 	pthread_t th;
 	uint64_t t0, i = 0;
 	int rc;
 
-	memset(&c, 0, sizeof(c));
 	memset(qmem, 0, qbytes);
-	c.v = v;
-	if (v != V_GLIBC) {
-		file_open(&f, v);
-		c.owner = f.a[0];
-		c.freer = f.a[1];
-	}
-	if ((rc = xs_spsc_attach_mem(&c.prod, qmem, qbytes, 8, 8, XS_SHAQ_1_0, XS_SPSC_PRODUCER, 1)) < 0 ||
-	    (rc = xs_spsc_attach_mem(&c.cons, qmem, qbytes, 8, 8, XS_SHAQ_1_0, XS_SPSC_CONSUMER, 0)) < 0)
+	c->ready = 0;
+	c->freed = c->sent = c->t_end = 0;
+	if ((rc = xs_spsc_attach_mem(&c->prod, qmem, qbytes, 8, 8, XS_SHAQ_1_0, XS_SPSC_PRODUCER, 1)) < 0 ||
+	    (rc = xs_spsc_attach_mem(&c->cons, qmem, qbytes, 8, 8, XS_SHAQ_1_0, XS_SPSC_CONSUMER, 0)) < 0)
 		die("queue attach", rc);
 	pin(0);
-	if (pthread_create(&th, NULL, freer_main, &c))
-		die("pthread_create", -errno);
-	while (!__atomic_load_n(&c.ready, __ATOMIC_ACQUIRE))
+	if ((rc = pthread_create(&th, NULL, freer_main, c)) != 0)
+		die("pthread_create", -rc);
+	while (!__atomic_load_n(&c->ready, __ATOMIC_ACQUIRE))
 		xs_cpu_relax();
 	t0 = now_ns();
-	c.deadline = t0 + (uint64_t)(g_budget_s * 1e9);
+	c->deadline = t0 + (uint64_t)(budget_s * 1e9);
 	for (;;) {
 		uint64_t *slot, val;
 
-		if ((i & 1023) == 0 && now_ns() > c.deadline)
+		if ((i & 1023) == 0 && now_ns() > c->deadline)
 			break;
 		if (v == V_GLIBC) {
 			uint64_t *p = malloc(BENCH_BLOCK);
@@ -296,52 +293,75 @@ static struct result bench_remote(enum variant v)
 		} else {
 			uint64_t off;
 
-			if ((i & 255) == 0 && xs_alloc_clean_remote(c.owner) < 0)
+			if ((i & 255) == 0 && xs_alloc_clean_remote(c->owner) < 0)
 				die("clean", -1);
-			while ((rc = xs_alloc_alloc_offset(c.owner, BENCH_BLOCK, &off)) == -ENOMEM)
-				if (xs_alloc_clean_remote(c.owner) < 0)
+			while ((rc = xs_alloc_alloc_offset(c->owner, BENCH_BLOCK, &off)) == -ENOMEM)
+				if (xs_alloc_clean_remote(c->owner) < 0)
 					die("clean", -1);
 			if (rc < 0)
 				die("alloc", rc);
-			*(uint64_t *)xs_alloc_ptr(c.owner, off) = i;
+			*(uint64_t *)xs_alloc_ptr(c->owner, off) = i;
 			val = off;
 		}
-		while ((slot = xs_spsc_reserve(&c.prod)) == NULL) {
-			xs_spsc_commit(&c.prod);
-			if (v != V_GLIBC && xs_alloc_clean_remote(c.owner) < 0)
+		while ((slot = xs_spsc_reserve(&c->prod)) == NULL) {
+			xs_spsc_commit(&c->prod);
+			if (v != V_GLIBC && xs_alloc_clean_remote(c->owner) < 0)
 				die("clean", -1);
 			xs_cpu_relax();
 		}
 		*slot = val;
 		if ((++i & 15) == 0)
-			xs_spsc_commit(&c.prod);
+			xs_spsc_commit(&c->prod);
 	}
 	{
 		uint64_t *slot;
 
-		while ((slot = xs_spsc_reserve(&c.prod)) == NULL) {
-			xs_spsc_commit(&c.prod);
+		while ((slot = xs_spsc_reserve(&c->prod)) == NULL) {
+			xs_spsc_commit(&c->prod);
 			xs_cpu_relax();
 		}
 		*slot = SENTINEL;
-		xs_spsc_commit(&c.prod);
+		xs_spsc_commit(&c->prod);
 	}
 	pthread_join(th, NULL);
-	r.ops = c.freed;
-	r.ns = c.t_end - t0;
-	finish(&r);
-	if (c.freed != i) {
+	if (c->freed != i) {
 		fprintf(stderr, "alloc_bench: sent %llu, freed %llu\n", (unsigned long long)i,
-			(unsigned long long)c.freed);
+			(unsigned long long)c->freed);
 		exit(1);
 	}
+	if (v != V_GLIBC && xs_alloc_clean_remote(c->owner) < 0)
+		die("final clean", -1);
+	xs_spsc_close(&c->prod);
+	xs_spsc_close(&c->cons);
+	r.ops = c->freed;
+	r.ns = c->t_end - t0;
+	finish(&r);
+	return r;
+}
+
+static struct result bench_remote(enum variant v)
+{
+	size_t qbytes = xs_spsc_min_file_size(QCAP, 8, 8);
+	void *qmem = aligned_alloc(64, (qbytes + 63) & ~(size_t)63);
+	struct remote_ctx c;
+	struct bench_file f;
+	struct result r;
+
+	if (!qmem)
+		die("queue memory", -ENOMEM);
+	memset(&c, 0, sizeof(c));
+	c.v = v;
 	if (v != V_GLIBC) {
-		if (xs_alloc_clean_remote(c.owner) < 0)
-			die("final clean", -1);
-		file_close(&f);
+		file_open(&f, v);
+		c.owner = f.a[0];
+		c.freer = f.a[1];
 	}
-	xs_spsc_close(&c.prod);
-	xs_spsc_close(&c.cons);
+	/* Warm-up pass (a tenth of the budget, not reported): slabs assigned,
+	 * the file's pages and glibc's arena touched, both threads running. */
+	remote_pass(&c, qmem, qbytes, g_budget_s / 10);
+	r = remote_pass(&c, qmem, qbytes, g_budget_s);
+	if (v != V_GLIBC)
+		file_close(&f);
 	free(qmem);
 	return r;
 }
@@ -381,12 +401,12 @@ static void report(struct bench_report *rep, const struct bench_def *d, const ch
 
 	snprintf(name, sizeof(name), "%s/%s", d->name, variant);
 	bench_row_throughput(&row, name, placement, cpus, ncpus, r->rate_m * 1e6);
-	if (glibc_before > 0)
-		bench_row_floor(&row, "glibc", glibc_before, glibc_after);
+	/* the glibc row is the floor itself (ratio 1, as floor rows are) */
+	bench_row_floor(&row, "glibc", glibc_before, glibc_after);
 	bench_row_num(&row, "ns_per_op", ns);
 	bench_row_num(&row, "ops", (double)r->ops);
 	snprintf(row.note, sizeof(row.note), "%.1f %s%s", ns, d->what,
-		 glibc_before > 0 ? "" : "; the floor of the rows around it");
+		 strcmp(variant, "glibc") ? "" : "; the floor of the rows around it");
 	bench_report_row(rep, &row);
 }
 
@@ -423,8 +443,8 @@ int main(int argc, char **argv)
 		bench_report_note(&rep, "core", NULL, 0, "remote rows run unpinned: %s", why);
 	for (b = 0; b < sizeof(benches) / sizeof(benches[0]); b++) {
 		const struct bench_def *d = &benches[b];
-		struct result g1, x, u, g2;
-		double before, after;
+		struct result g1, x, g2, u, g3;
+		double gr[3];
 		const char *placement = d->two_cpus ? "core" : "local";
 		int ncpus = have_pair ? (d->two_cpus ? 2 : 1) : 0;
 
@@ -434,24 +454,30 @@ int main(int argc, char **argv)
 		g_cpu[1] = have_pair && d->two_cpus ? pair[1] : -1;
 		if (!d->two_cpus)
 			pin(0); /* the local rows run on this thread */
-		bench_progress(&rep, (int)b * 4 + 1, 12, "%s glibc", d->name);
+		/* glibc before and after each variant: every row's floor is
+		 * measured right before and right after it */
+		bench_progress(&rep, (int)b * 5 + 1, 15, "%s glibc", d->name);
 		g1 = d->fn(V_GLIBC);
-		bench_progress(&rep, (int)b * 4 + 2, 12, "%s xsched", d->name);
+		bench_progress(&rep, (int)b * 5 + 2, 15, "%s xsched", d->name);
 		x = d->fn(V_XSCHED);
-		bench_progress(&rep, (int)b * 4 + 3, 12, "%s xs-upstream", d->name);
-		u = d->fn(V_UPSTREAM);
-		bench_progress(&rep, (int)b * 4 + 4, 12, "%s glibc", d->name);
+		bench_progress(&rep, (int)b * 5 + 3, 15, "%s glibc", d->name);
 		g2 = d->fn(V_GLIBC);
+		bench_progress(&rep, (int)b * 5 + 4, 15, "%s xs-upstream", d->name);
+		u = d->fn(V_UPSTREAM);
+		bench_progress(&rep, (int)b * 5 + 5, 15, "%s glibc", d->name);
+		g3 = d->fn(V_GLIBC);
 		bench_progress(&rep, 0, 0, NULL);
 		bench_report_section(&rep, d->name);
-		before = g1.rate_m * 1e6;
-		after = g2.rate_m * 1e6;
-		g1.ops += g2.ops; /* the glibc row: both runs together */
-		g1.ns += g2.ns;
+		gr[0] = g1.rate_m * 1e6;
+		gr[1] = g2.rate_m * 1e6;
+		gr[2] = g3.rate_m * 1e6;
+		g1.ops += g2.ops + g3.ops; /* the glibc row: the three runs together */
+		g1.ns += g2.ns + g3.ns;
 		finish(&g1);
-		report(&rep, d, "glibc", placement, pair, ncpus, &g1, 0, 0);
-		report(&rep, d, "xsched", placement, pair, ncpus, &x, before, after);
-		report(&rep, d, "xs-upstream", placement, pair, ncpus, &u, before, after);
+		report(&rep, d, "glibc", placement, pair, ncpus, &g1, g1.rate_m * 1e6,
+		       g1.rate_m * 1e6);
+		report(&rep, d, "xsched", placement, pair, ncpus, &x, gr[0], gr[1]);
+		report(&rep, d, "xs-upstream", placement, pair, ncpus, &u, gr[1], gr[2]);
 		bench_report_note(&rep, placement, pair, ncpus,
 				  "%s: rts-alloc 0.2.0 (Rust) on this VM per issue 3, not measured here: %s",
 				  d->name, d->upstream);

@@ -7,7 +7,8 @@
  *
  * Baselines, measured in the same run on the same machine:
  *  - floor: connect + 1024-byte logon + 1-byte reply against a server that
- *    creates nothing (the cost of the socket round trip alone);
+ *    creates nothing (the cost of the socket round trip alone), measured
+ *    just before and just after every row;
  *  - xsched with the upstream huge-page policy (every object tries huge
  *    pages first, fails, starts over; XS_HS_HUGE_EACH);
  *  - the poll() path of both sides.
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -38,6 +40,8 @@
 #define MAX_W_LIST 8
 
 /* ------------------------------------------------------------- servers */
+
+static void die_with_parent(pid_t parent);
 
 static struct xs_hs_server *g_srv;
 
@@ -62,8 +66,16 @@ static pid_t spawn_server(const char *path, uint32_t version, int force_poll, ui
 	if (g_done[0] >= 0)
 		close(g_done[0]);
 	g_done[0] = -1;
-	if (pipe(ready) < 0 || pipe(g_done) < 0)
+	pid_t parent = getpid();
+
+	if (pipe(ready) < 0)
 		return -1;
+	if (pipe(g_done) < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		g_done[0] = g_done[1] = -1;
+		return -1;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -72,6 +84,7 @@ static pid_t spawn_server(const char *path, uint32_t version, int force_poll, ui
 					       .replace_stale = 1 };
 		int rc;
 
+		die_with_parent(parent);
 		close(ready[0]);
 		close(g_done[0]);
 		signal(SIGTERM, on_term);
@@ -114,16 +127,21 @@ static pid_t spawn_floor(const char *path, int *lfd_out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0)
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0) {
+		if (lfd >= 0)
+			close(lfd);
 		return -1;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
 		uint8_t buf[XS_HS_LOGON_BUF];
+
+		die_with_parent(parent);
 
 		for (;;) {
 			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -147,6 +165,15 @@ static pid_t spawn_floor(const char *path, int *lfd_out)
 	}
 	*lfd_out = lfd;
 	return pid;
+}
+
+/* In a child: die with the benchmark. An early exit of the parent (an error
+ * path) must not leave a server behind holding the test's stdout open. */
+static void die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent) /* the parent left before prctl */
+		_exit(1);
 }
 
 static void stop_child(pid_t pid, int sig)
@@ -326,7 +353,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg c = { .workers = { 1, 4, 16, 64 }, .nw = 4, .version = 2 };
-	struct bench_hist h;
+	struct bench_hist h, rh; /* floors, the row */
 	struct bench_report rep;
 	struct bench_opts o;
 	double floor_before, floor_after, xs_p50[MAX_W_LIST] = { 0 };
@@ -362,14 +389,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "handshake_bench: %s (%s)\n", xs_strerror(rc), xs_errmsg());
 		return 1;
 	}
-	if (bench_hist_init(&h) < 0)
+	if (bench_hist_init(&h) < 0 || bench_hist_init(&rh) < 0)
 		return 1;
 	snprintf(path, sizeof(path), "/tmp/xs-hs-bench-%d.sock", (int)getpid());
 	snprintf(fpath, sizeof(fpath), "/tmp/xs-hs-bench-floor-%d.sock", (int)getpid());
-	steps = 3 * (2 + (int)c.nw);
+	steps = 3 * (1 + (int)c.nw);
 
-	/* the baseline: the socket round trip alone, measured before and after
-	 * each block of rows (a block = one server variant, every W) */
+	/* the baseline: the socket round trip alone, measured just before and
+	 * just after every row (a row's "after" is the next row's "before") */
 	pid = spawn_floor(fpath, &lfd);
 	if (pid < 0) {
 		fprintf(stderr, "handshake_bench: floor server failed\n");
@@ -384,6 +411,7 @@ int main(int argc, char **argv)
 		bench_progress(&rep, ++step, steps, "floor");
 		if (measure_floor(&ru, &h) < 0) {
 			fprintf(stderr, "handshake_bench: floor: %s\n", strerror(errno));
+			stop_child(pid, SIGKILL);
 			return 1;
 		}
 		floor_before = bench_ticks_to_ns(bench_hist_percentile(&h, 50));
@@ -392,15 +420,16 @@ int main(int argc, char **argv)
 
 			bench_report_section(&rep, "baseline: connect + 1024-byte logon + 1-byte reply");
 			bench_row_latency(&fr, "floor_roundtrip", "process", NULL, 0, &h);
+			bench_row_floor(&fr, "floor_roundtrip", fr.p50_ns, fr.p50_ns); /* itself */
 			bench_report_row(&rep, &fr);
 		}
 
 		sp = spawn_server(path, c.version, v == 2, v == 1 ? XS_HS_HUGE_EACH : XS_HS_HUGE_AUTO);
 		if (sp < 0) {
 			fprintf(stderr, "handshake_bench: server did not start\n");
+			stop_child(pid, SIGKILL);
 			return 1;
 		}
-		ru.path = path;
 		for (uint32_t i = 0; i < c.nw; i++) {
 			struct bench_row *r = &rows[nrows];
 			int backend = 0;
@@ -410,13 +439,21 @@ int main(int argc, char **argv)
 				continue;
 			nrows++;
 			bench_progress(&rep, ++step, steps, "%s", names[v][i]);
-			rc = measure(&ru, c.workers[i], v == 2, &h, &backend);
+			ru.path = path;
+			rc = measure(&ru, c.workers[i], v == 2, &rh, &backend);
+			ru.path = fpath;
+			floor_after = measure_floor(&ru, &h) < 0
+					      ? -1
+					      : bench_ticks_to_ns(bench_hist_percentile(&h, 50));
 			if (rc < 0) {
 				bench_row_skipped(r, BENCH_LATENCY, names[v][i], "process", NULL, 0,
 						  xs_strerror(rc));
+				floor_before = floor_after;
 				continue;
 			}
-			bench_row_latency(r, names[v][i], "process", NULL, 0, &h);
+			bench_row_latency(r, names[v][i], "process", NULL, 0, &rh);
+			bench_row_floor(r, "floor_roundtrip", floor_before, floor_after);
+			floor_before = floor_after;
 			bench_row_num(r, "workers", c.workers[i]);
 			bench_row_str(r, "io", backend == XS_HS_BACKEND_URING ? "io_uring" : "poll");
 			if (v == 0)
@@ -429,20 +466,12 @@ int main(int argc, char **argv)
 			}
 		}
 		stop_child(sp, SIGTERM);
-
-		ru.path = fpath;
-		bench_progress(&rep, ++step, steps, "floor");
-		floor_after = measure_floor(&ru, &h) < 0 ? -1
-							 : bench_ticks_to_ns(bench_hist_percentile(&h, 50));
 		bench_progress(&rep, 0, 0, NULL);
 		bench_report_section(&rep, v == 0   ? "xsched: connect -> ready session"
 					   : v == 1 ? "xsched with upstream's huge-page policy (every object tries huge first)"
 						    : "xsched, poll() path on both sides");
-		for (uint32_t i = 0; i < nrows; i++) {
-			if (!rows[i].skipped)
-				bench_row_floor(&rows[i], "floor_roundtrip", floor_before, floor_after);
+		for (uint32_t i = 0; i < nrows; i++)
 			bench_report_row(&rep, &rows[i]);
-		}
 	}
 	stop_child(pid, SIGKILL);
 	close(lfd);
@@ -457,5 +486,6 @@ int main(int argc, char **argv)
 					  c.workers[i], xs_p50[i] / 1e3, xs_p50[i] / upstream_p50(c.workers[i]),
 					  upstream_p50(c.workers[i]) / 1e3);
 	bench_hist_free(&h);
+	bench_hist_free(&rh);
 	return bench_report_end(&rep) < 0 ? 1 : 0;
 }

@@ -416,17 +416,29 @@ static double bucket_value(unsigned i)
 	       (ldexp(1.0, (int)(m - BENCH_HIST_SUB_BITS)) - 1) / 2;
 }
 
+/* Width of bucket @p i in ticks (1 below 128). */
+static double bucket_width(unsigned i)
+{
+	if (i < BENCH_HIST_SUB)
+		return 1;
+	return ldexp(1.0, (int)(i / BENCH_HIST_SUB) - 1);
+}
+
 /*
- * Percentiles interpolate the CDF between occupied buckets, each bucket's
- * count sitting at its value (its cumulative count taken at the middle of its
- * mass). With fine buckets this is the plain percentile; with a clock that
- * advances in steps (some virtual TSCs tick every ~10 ns) the samples fall
- * on a grid, the plain median snaps to a grid point, and this recovers the
- * value between them that the (unbiased, randomly phased) steps average to.
+ * Percentiles: the nearest-rank sample's bucket, except that between two
+ * occupied buckets at most one clock step (or one bucket) apart the CDF is
+ * interpolated, each bucket's count sitting at its value (its cumulative
+ * count taken at the middle of its mass). With a clock that advances in
+ * steps (some virtual TSCs tick every ~10 ns) the samples fall on a grid and
+ * the plain median snaps to a grid point; interpolating between neighbouring
+ * grid points recovers the value the (unbiased, randomly phased) steps
+ * average to. Across a wider empty span nothing is interpolated: a sparse
+ * tail (p99.9 of a few thousand samples) must report a value that was
+ * measured, not one invented between a typical sample and an outlier.
  */
 double bench_hist_percentile(const struct bench_hist *h, double pct)
 {
-	double rank, prev_mid = 0, prev_v = 0, seen = 0, v;
+	double rank, need, step, prev_mid = 0, prev_v = 0, seen = 0, v;
 	unsigned i;
 	int have_prev = 0;
 
@@ -437,17 +449,27 @@ double bench_hist_percentile(const struct bench_hist *h, double pct)
 	if (pct < 0)
 		pct = 0;
 	rank = pct / 100.0 * (double)h->count;
+	/* nearest rank, 1-based; the epsilon absorbs 99.9 / 100 * 1000 = 999.0000000000001 */
+	need = ceil(rank - 1e-9);
+	if (need < 1)
+		need = 1;
+	/* the clock's step in ticks (resolution_ns is 0 before bench_clock_init) */
+	step = bench_clock.resolution_ns > 0 ? bench_clock.resolution_ns / bench_clock.ns_per_tick : 1;
 	for (i = 0; i < BENCH_HIST_BUCKETS; i++) {
-		double mid;
+		double mid, start, gap;
 
 		if (!h->b[i])
 			continue;
+		start = seen;
 		mid = seen + (double)h->b[i] / 2;
 		seen += (double)h->b[i];
 		v = bucket_value(i);
 		if (mid >= rank) {
-			if (have_prev && mid > prev_mid)
+			gap = 1.5 * (step > bucket_width(i) ? step : bucket_width(i));
+			if (have_prev && mid > prev_mid && v - prev_v <= gap)
 				v = prev_v + (v - prev_v) * (rank - prev_mid) / (mid - prev_mid);
+			else if (have_prev && need <= start)
+				v = prev_v; /* the nearest-rank sample is in the previous bucket */
 			if (v < (double)h->min)
 				v = (double)h->min;
 			if (v > (double)h->max)

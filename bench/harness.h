@@ -45,8 +45,9 @@
  *    bench_clock says which clock, its read cost and its resolution.
  *  - Histogram: struct bench_hist, log-linear (HDR-style), 128 sub-buckets
  *    per power of two (relative error < 0.8 %), exact min/max/count, about
- *    60 KiB, no allocation in bench_hist_record(); percentiles interpolate
- *    between buckets (right even with a clock that ticks in steps).
+ *    60 KiB, no allocation in bench_hist_record(); percentiles are the
+ *    nearest-rank bucket, interpolated only between neighbouring buckets
+ *    one clock step apart (right even with a clock that ticks in steps).
  *  - Placement: bench_topo_load() takes the runtime's topology (hwloc,
  *    affinity, cgroup, --cpus, --topology); bench_plan() picks two CPUs for
  *    "smt" (siblings), "core" (two cores of one node) or "numa" (two nodes)
@@ -308,9 +309,11 @@ BENCH_INLINE void bench_hist_record(struct bench_hist *h, uint64_t v)
 }
 
 /**
- * Value at percentile @p pct (0..100), interpolated between occupied buckets
- * (see harness.c: exact with fine buckets, and sub-step with a clock that
- * ticks in steps), clamped to [min, max]; 100 gives the exact max; 0 for an
+ * Value at percentile @p pct (0..100): the bucket of the nearest-rank
+ * sample, interpolated only between neighbouring occupied buckets at most
+ * one clock step apart (sub-step values with a clock that ticks in steps,
+ * see harness.c; never across an empty span, so a sparse tail reports a
+ * measured value), clamped to [min, max]; 100 gives the exact max; 0 for an
  * empty histogram.
  */
 double bench_hist_percentile(const struct bench_hist *h, double pct);

@@ -10,7 +10,8 @@
  *
  *   floor_waitid     the parent blocked in waitid(WEXITED|WNOWAIT): the
  *                    kernel's own exit notification, the earliest anyone can
- *                    know (baseline of the same run; ratios are against it)
+ *                    know (baseline of the same run, measured before and
+ *                    after each watcher row; ratios are against those two)
  *   pidfd_flag       xsched's watcher (pidfd in epoll, one thread) sets the
  *                    peer's dead flag; a thread spinning on xs_peer_alive()
  *                    as a lightweight thread would sees it
@@ -37,9 +38,16 @@
 #include "harness.h"
 #include "xsched/guard.h"
 
+/* Bound of one detection: past it the watcher is broken, not slow. */
+#define DETECT_LIMIT_S 10
+
 struct cfg {
 	unsigned child_mib;
 	int quick;
+	/* [0] housekeeping: this process between samples, the peers (forked
+	 * from it) and the watcher thread (created from it); [1] the spinning
+	 * "lightweight thread". -1: not pinned (one usable CPU). */
+	int cpu[2];
 };
 
 static int on_extra(void *ctx, int opt, const char *arg)
@@ -127,6 +135,10 @@ static int measure(enum kind k, const struct cfg *c, int iters, int warmup, doub
 	bench_hist_reset(h);
 	if (cb)
 		bench_hist_reset(cb);
+	/* As guard.h advises: the watcher is created from a housekeeping CPU,
+	 * away from the busy poller, so its wake-up never waits for a tick. */
+	if (c->cpu[0] >= 0)
+		bench_pin_self(c->cpu[0]);
 	if (k != K_FLOOR) {
 		rc = xs_peer_watcher_create(&w, k == K_POLL ? XS_PEER_FORCE_POLL : XS_PEER_REQUIRE_PIDFD,
 					    2);
@@ -134,7 +146,7 @@ static int measure(enum kind k, const struct cfg *c, int iters, int warmup, doub
 			return rc;
 	}
 	for (i = 0; i < warmup + iters; i++) {
-		uint64_t t0, t1, k_ns, stamp = 0;
+		uint64_t t0, t1, k_ns, give_up, stamp = 0;
 		struct xs_peer p;
 		pid_t pid;
 
@@ -160,17 +172,31 @@ static int measure(enum kind k, const struct cfg *c, int iters, int warmup, doub
 				waitpid(pid, NULL, 0);
 				goto out;
 			}
+			if (c->cpu[1] >= 0)
+				bench_pin_self(c->cpu[1]); /* the poller's own CPU */
 			k_ns = mono_ns();
 			t0 = bench_ticks();
 			kill(pid, SIGKILL);
-			while (xs_peer_alive(&p)) /* the lightweight thread's view */
+			give_up = bench_deadline(DETECT_LIMIT_S);
+			while (xs_peer_alive(&p) && !bench_expired(give_up)) /* the lthread's view */
 				bench_relax();
 			t1 = bench_ticks();
-			while (!__atomic_load_n(&stamp, __ATOMIC_ACQUIRE))
+			while (!__atomic_load_n(&stamp, __ATOMIC_ACQUIRE) && !bench_expired(give_up))
 				bench_relax();
+			if (!__atomic_load_n(&stamp, __ATOMIC_ACQUIRE)) {
+				/* never noticed: a broken watcher must not hang the run */
+				rc = xs_seterr(-ETIMEDOUT, "peer %d killed, not reported within %d s "
+					       "(%s)", (int)pid, DETECT_LIMIT_S,
+					       xs_peer_alive(&p) ? "flag still clear" : "no callback");
+				xs_peer_unwatch(w, &p); /* the callback cannot run after this */
+				waitpid(pid, NULL, 0);
+				goto out;
+			}
 			if (i >= warmup && cb)
 				bench_hist_record(cb, bench_ns_to_ticks((double)(stamp - k_ns)));
 			xs_peer_unwatch(w, &p);
+			if (c->cpu[0] >= 0)
+				bench_pin_self(c->cpu[0]); /* next peer forks from housekeeping */
 		}
 		waitpid(pid, NULL, 0);
 		if (i >= warmup)
@@ -189,14 +215,14 @@ int main(int argc, char **argv)
 		{"quick", no_argument, NULL, 'Q'},
 		{NULL, 0, NULL, 0},
 	};
-	struct cfg c = {.child_mib = 0};
+	struct cfg c = {.child_mib = 0, .cpu = {-1, -1}};
 	struct bench_hist h, cb;
 	struct bench_report rep;
 	struct bench_opts o;
 	struct bench_row rows[4];
-	double floor_before, floor_after;
+	double floors[3];
 	char hdr[200];
-	int rc, iters, warmup, nrows = 0;
+	int rc, iters, warmup, nrows = 0, npidfd;
 	double max_s;
 
 	bench_opts_defaults(&o);
@@ -225,14 +251,28 @@ int main(int argc, char **argv)
 	}
 	if (bench_hist_init(&h) < 0 || bench_hist_init(&cb) < 0)
 		return 1;
+	{
+		char why[160];
 
-	bench_progress(&rep, 1, 4, "floor_waitid");
+		if (bench_plan(&rep.topo, "core", c.cpu, why, sizeof(why)) < 0) {
+			c.cpu[0] = c.cpu[1] = -1;
+			bench_report_note(&rep, "process", NULL, 0,
+					  "%sunpinned (the poller and the watcher may share a CPU): %s",
+					  o.format == BENCH_TABLE ? "# " : "", why);
+		}
+	}
+
+	/* Each row sits between two floors measured just before and after it:
+	 * floor, pidfd rows, floor, polling row, floor. */
+	bench_progress(&rep, 1, 5, "floor_waitid");
 	if ((rc = measure(K_FLOOR, &c, iters, warmup, max_s, &h, NULL)) < 0)
 		goto fail;
-	floor_before = bench_ticks_to_ns(bench_hist_percentile(&h, 50));
-	bench_row_latency(&rows[nrows++], "floor_waitid", "process", NULL, 0, &h);
+	floors[0] = bench_ticks_to_ns(bench_hist_percentile(&h, 50));
+	bench_row_latency(&rows[nrows], "floor_waitid", "process", NULL, 0, &h);
+	bench_row_floor(&rows[nrows], "floor_waitid", floors[0], floors[0]); /* itself */
+	nrows++;
 
-	bench_progress(&rep, 2, 4, "pidfd");
+	bench_progress(&rep, 2, 5, "pidfd");
 	rc = measure(K_PIDFD, &c, iters, warmup, max_s, &h, &cb);
 	if (rc < 0) {
 		bench_row_skipped(&rows[nrows++], BENCH_LATENCY, "pidfd_flag", "process", NULL, 0,
@@ -241,7 +281,14 @@ int main(int argc, char **argv)
 		bench_row_latency(&rows[nrows++], "pidfd_flag", "process", NULL, 0, &h);
 		bench_row_latency(&rows[nrows++], "pidfd_callback", "process", NULL, 0, &cb);
 	}
-	bench_progress(&rep, 3, 4, "poll_2ms_flag");
+	npidfd = nrows;
+
+	bench_progress(&rep, 3, 5, "floor_waitid");
+	if ((rc = measure(K_FLOOR, &c, iters, warmup, max_s, &h, NULL)) < 0)
+		goto fail;
+	floors[1] = bench_ticks_to_ns(bench_hist_percentile(&h, 50));
+
+	bench_progress(&rep, 4, 5, "poll_2ms_flag");
 	rc = measure(K_POLL, &c, iters, warmup, max_s, &h, NULL);
 	if (rc < 0)
 		bench_row_skipped(&rows[nrows++], BENCH_LATENCY, "poll_2ms_flag", "process", NULL, 0,
@@ -249,10 +296,10 @@ int main(int argc, char **argv)
 	else
 		bench_row_latency(&rows[nrows++], "poll_2ms_flag", "process", NULL, 0, &h);
 
-	bench_progress(&rep, 4, 4, "floor_waitid");
+	bench_progress(&rep, 5, 5, "floor_waitid");
 	if ((rc = measure(K_FLOOR, &c, iters, warmup, max_s, &h, NULL)) < 0)
 		goto fail;
-	floor_after = bench_ticks_to_ns(bench_hist_percentile(&h, 50));
+	floors[2] = bench_ticks_to_ns(bench_hist_percentile(&h, 50));
 	bench_progress(&rep, 0, 0, NULL);
 
 	bench_report_section(&rep, "baseline: the kernel's exit notification to the parent");
@@ -260,7 +307,10 @@ int main(int argc, char **argv)
 	bench_report_section(&rep, "xsched peer watcher (kill -> noticed)");
 	for (int i = 1; i < nrows; i++) {
 		if (!rows[i].skipped) {
-			bench_row_floor(&rows[i], "floor_waitid", floor_before, floor_after);
+			/* pidfd rows: floors 0 and 1; the polling row: floors 1 and 2 */
+			int f = i < npidfd ? 0 : 1;
+
+			bench_row_floor(&rows[i], "floor_waitid", floors[f], floors[f + 1]);
 			bench_row_num(&rows[i], "child_mib", c.child_mib);
 			bench_row_num(&rows[i], "target_ns", 10e6);
 		}

@@ -24,6 +24,7 @@
 #include "xsched/common.h"
 
 int ql_pace_peers;
+int ql_peer_burst = 1;
 
 /* ------------------------------------------------------------ run glue */
 
@@ -40,6 +41,7 @@ int ql_run_pingpong(const struct ql_cfg *c, void *pair, void *(*fa)(void *),
 	run.hist = h;
 	rc = bench_run_pair(c->cpu_a, fa, &run, c->cpu_b, fb, &run);
 	r->errors += run.errors;
+	r->negative += run.negative;
 	return rc;
 }
 
@@ -84,6 +86,27 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 	return 0;
 }
 
+const struct ql_loops *ql_find_loops(const struct ql_loops *table, const struct ql_cfg *c,
+				     const char *peer, struct ql_result *r)
+{
+	const struct ql_loops *l;
+
+	for (l = table; l->size; l++)
+		if (l->size == c->msg_size)
+			return l;
+	snprintf(r->note, sizeof(r->note),
+		 "%s is compiled for 8..64, 128 and 256-byte messages, not %zu", peer, c->msg_size);
+	return NULL;
+}
+
+ql_side_fn ql_stream_consumer(const struct ql_loops *l, struct ql_result *r)
+{
+	int burst = ql_peer_burst && l->stb_b;
+
+	r->consumer = burst ? "burst64" : "single";
+	return burst ? l->stb_b : l->st_b;
+}
+
 /* ------------------------------------------------------------ the rows */
 
 /* floor_stream_b1: the ideal ring publishing (and releasing) every message,
@@ -116,6 +139,28 @@ struct ql_row {
 			   "install it and reconfigure)"                                \
 	}
 
+/* The peers (or why they are missing) and the system baselines: the same
+ * rows in the latency and the throughput tables. */
+#ifdef QL_HAVE_BOOST
+#define QL_ROW_BOOST {&ql_boost, NULL}
+#else
+#define QL_ROW_BOOST \
+	NOT_BUILT("boost_spsc", "libboost-dev (boost/lockfree/spsc_queue.hpp) or a C++ compiler")
+#endif
+#ifdef QL_HAVE_CK
+#define QL_ROW_CK {&ql_ck, NULL}
+#else
+#define QL_ROW_CK NOT_BUILT("ck_ring", "libck-dev (ck_ring.h)")
+#endif
+#ifdef QL_HAVE_DPDK
+#define QL_ROW_DPDK {&ql_dpdk, NULL}
+#else
+#define QL_ROW_DPDK NOT_BUILT("dpdk_ring", "libdpdk-dev (pkg-config libdpdk)")
+#endif
+#define QL_PEER_AND_SYSTEM_ROWS                                                         \
+	QL_ROW_BOOST, QL_ROW_CK, QL_ROW_DPDK, {&ql_pipe, NULL}, {&ql_socketpair, NULL}, \
+		{&ql_eventfd, NULL}, {&ql_mutex, NULL}
+
 static const struct ql_row lat_rows[] = {
 	{&ql_xsched_thread, NULL},
 #ifdef QL_HAVE_PROCESS
@@ -124,25 +169,7 @@ static const struct ql_row lat_rows[] = {
 	NOT_BUILT("xsched_pingpong_process", "handshake module"),
 #endif
 	{&ql_xsched_oneway, NULL},
-#ifdef QL_HAVE_BOOST
-	{&ql_boost, NULL},
-#else
-	NOT_BUILT("boost_spsc", "libboost-dev (boost/lockfree/spsc_queue.hpp) or a C++ compiler"),
-#endif
-#ifdef QL_HAVE_CK
-	{&ql_ck, NULL},
-#else
-	NOT_BUILT("ck_ring", "libck-dev (ck_ring.h)"),
-#endif
-#ifdef QL_HAVE_DPDK
-	{&ql_dpdk, NULL},
-#else
-	NOT_BUILT("dpdk_ring", "libdpdk-dev (pkg-config libdpdk)"),
-#endif
-	{&ql_pipe, NULL},
-	{&ql_socketpair, NULL},
-	{&ql_eventfd, NULL},
-	{&ql_mutex, NULL},
+	QL_PEER_AND_SYSTEM_ROWS,
 };
 
 static const struct ql_row tp_rows[] = {
@@ -150,25 +177,7 @@ static const struct ql_row tp_rows[] = {
 	{&ql_xsched_b1, NULL},
 	{&ql_xsched_b8, NULL},
 	{&ql_xsched_b64, NULL},
-#ifdef QL_HAVE_BOOST
-	{&ql_boost, NULL},
-#else
-	NOT_BUILT("boost_spsc", "libboost-dev (boost/lockfree/spsc_queue.hpp) or a C++ compiler"),
-#endif
-#ifdef QL_HAVE_CK
-	{&ql_ck, NULL},
-#else
-	NOT_BUILT("ck_ring", "libck-dev (ck_ring.h)"),
-#endif
-#ifdef QL_HAVE_DPDK
-	{&ql_dpdk, NULL},
-#else
-	NOT_BUILT("dpdk_ring", "libdpdk-dev (pkg-config libdpdk)"),
-#endif
-	{&ql_pipe, NULL},
-	{&ql_socketpair, NULL},
-	{&ql_eventfd, NULL},
-	{&ql_mutex, NULL},
+	QL_PEER_AND_SYSTEM_ROWS,
 };
 
 #define NLAT ((int)(sizeof(lat_rows) / sizeof(lat_rows[0])))
@@ -238,6 +247,10 @@ static void usage(FILE *f)
 		"  --no-huge           do not try huge pages for the xsched queues\n"
 		"  --pace-peers        peers wait like xs_spsc_wait() (paced) instead of a plain\n"
 		"                      pause-and-retry loop\n"
+		"  --peer-consumer burst|single  streaming peers with a burst dequeue (Boost\n"
+		"                      pop(T*, n), DPDK dequeue_burst) take up to 64 messages per\n"
+		"                      release, as the xsched consumer does (default burst), or\n"
+		"                      one message per release (single); ck_ring has no burst\n"
 		"  --list              list the rows and exit\n");
 	bench_opts_usage(f);
 	fprintf(f,
@@ -256,6 +269,7 @@ enum {
 	OPT_NO_HUGE,
 	OPT_LIST,
 	OPT_PACE_PEERS,
+	OPT_PEER_CONSUMER,
 };
 
 static const struct option ql_longopts[] = {
@@ -266,6 +280,7 @@ static const struct option ql_longopts[] = {
 	{"no-huge", no_argument, NULL, OPT_NO_HUGE},
 	{"list", no_argument, NULL, OPT_LIST},
 	{"pace-peers", no_argument, NULL, OPT_PACE_PEERS},
+	{"peer-consumer", required_argument, NULL, OPT_PEER_CONSUMER},
 	{NULL, 0, NULL, 0},
 };
 
@@ -284,6 +299,13 @@ static int parse_own(void *ctx, int opt, const char *v)
 		return 0;
 	case OPT_PACE_PEERS:
 		ql_pace_peers = 1;
+		return 0;
+	case OPT_PEER_CONSUMER:
+		if (strcmp(v, "burst") && strcmp(v, "single")) {
+			fprintf(stderr, "--peer-consumer: '%s' is neither burst nor single\n", v);
+			return -1;
+		}
+		ql_peer_burst = !strcmp(v, "burst");
 		return 0;
 	case OPT_MSG_SIZE:
 		n = strtoull(v, &end, 10);
@@ -396,6 +418,8 @@ static void add_common(struct ql_state *s, struct bench_row *r, const struct ql_
 	r->errors = (int)(res->errors > 1000000 ? 1000000 : res->errors);
 	if (res->huge)
 		bench_row_str(r, "huge_pages", res->huge);
+	if (res->consumer)
+		bench_row_str(r, "consumer", res->consumer);
 	if (res->note[0])
 		snprintf(r->note, sizeof(r->note), "%s", res->note);
 }
@@ -572,14 +596,33 @@ static void report_target(struct ql_state *s, const char *pl, const int cpus[2],
 	}
 }
 
+/* The best peer row of @p kind in placement @p pl, by its ratio to the
+ * adjacent floor (latency: lowest; throughput: highest), or NULL. */
+static const struct bench_row *best_peer(const struct bench_report *rep, enum bench_kind kind,
+					 const char *pl)
+{
+	static const char *const peers[] = {"boost_spsc", "ck_ring", "dpdk_ring"};
+	const struct bench_row *best = NULL, *r;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		r = bench_report_find(rep, peers[i], kind, pl);
+		if (!r || r->skipped || !(r->ratio_to_floor > 0))
+			continue;
+		if (!best || (kind == BENCH_LATENCY ? r->ratio_to_floor < best->ratio_to_floor
+						    : r->ratio_to_floor > best->ratio_to_floor))
+			best = r;
+	}
+	return best;
+}
+
 static void check_targets(struct ql_state *s, const char *pl, const int cpus[2])
 {
 	struct bench_report *rep = &s->rep;
-	const char *peers[] = {"boost_spsc", "ck_ring", "dpdk_ring"};
-	const struct bench_row *pp[2], *b1, *b64, *peer;
+	const struct bench_row *pp[2], *b1, *b64;
 	const char *ppn[2] = {"xsched_pingpong_thread", "xsched_pingpong_process"};
 	struct target t;
-	int k, i;
+	int k;
 
 	if (rep->opts->format == BENCH_TABLE && !rep->opts->quiet)
 		fprintf(rep->out,
@@ -614,21 +657,11 @@ static void check_targets(struct ql_state *s, const char *pl, const int cpus[2])
 		t.text = k ? "round trip (process) below every peer:" :
 			     "round trip (thread) below every peer:";
 		if (pp[k]) {
-			double best = 0;
-			const char *bn = NULL;
+			const struct bench_row *bp = best_peer(rep, BENCH_LATENCY, pl);
 
-			for (i = 0; i < 3; i++) {
-				peer = bench_report_find(rep, peers[i], BENCH_LATENCY, pl);
-				if (!peer || peer->skipped || !(peer->ratio_to_floor > 0))
-					continue;
-				if (!bn || peer->ratio_to_floor < best) {
-					best = peer->ratio_to_floor;
-					bn = peers[i];
-				}
-			}
-			if (bn) {
-				const struct bench_row *bp =
-					bench_report_find(rep, bn, BENCH_LATENCY, pl);
+			if (bp) {
+				const char *bn = bp->bench;
+				double best = bp->ratio_to_floor;
 
 				t.have = 1;
 				t.value = pp[k]->ratio_to_floor;
@@ -655,20 +688,11 @@ static void check_targets(struct ql_state *s, const char *pl, const int cpus[2])
 	t.text = "stream b1 >= 1.2x best peer:";
 	b1 = bench_report_find(rep, "xsched_stream_b1", BENCH_THROUGHPUT, pl);
 	if (b1 && !b1->skipped) {
-		double best = 0;
-		const char *bn = NULL;
+		const struct bench_row *bp = best_peer(rep, BENCH_THROUGHPUT, pl);
 
-		for (i = 0; i < 3; i++) {
-			peer = bench_report_find(rep, peers[i], BENCH_THROUGHPUT, pl);
-			if (!peer || peer->skipped || !(peer->ratio_to_floor > 0))
-				continue;
-			if (peer->ratio_to_floor > best) {
-				best = peer->ratio_to_floor;
-				bn = peers[i];
-			}
-		}
-		if (bn) {
-			const struct bench_row *bp = bench_report_find(rep, bn, BENCH_THROUGHPUT, pl);
+		if (bp) {
+			const char *bn = bp->bench;
+			double best = bp->ratio_to_floor;
 
 			t.have = 1;
 			t.value = b1->ratio_to_floor / best;

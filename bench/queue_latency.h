@@ -49,6 +49,7 @@ struct ql_result {
 	const char *huge;  /**< "yes"/"no" when the row placed queues in shared memory */
 	double best;       /**< throughput: best trial */
 	uint64_t negative; /**< one-way: samples where the receiver's clock was behind */
+	const char *consumer; /**< stream: "burst64" (one release per burst) or "single" */
 };
 
 typedef int (*ql_latency_fn)(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r);
@@ -105,9 +106,62 @@ struct ql_run {
 	uint64_t n;                 /**< stream: messages in this trial */
 	uint64_t t_start, t_end;    /**< stream: producer start, consumer end (ticks) */
 	uint64_t errors;
+	uint64_t negative;          /**< one-way: samples with the receiver's clock behind */
 };
 
-/** Run a ping-pong: fa on A, fb on B, over @p pair. */
+/** One side of a run (an lthread body). */
+typedef void *(*ql_side_fn)(void *);
+
+/** The loops of a peer for one compiled message size (QL_DEFINE_LOOPS, and
+ *  QL_DEFINE_BURST_CONSUMER when the peer has a burst dequeue, else NULL). */
+struct ql_loops {
+	size_t size;
+	ql_side_fn pp_a, pp_b, st_a, st_b;
+	ql_side_fn stb_b;
+};
+
+/** The entry of @p table (ended by size 0) for the message size of @p c, or
+ *  NULL with "<peer> is compiled for ..." in r->note. */
+const struct ql_loops *ql_find_loops(const struct ql_loops *table, const struct ql_cfg *c,
+				     const char *peer, struct ql_result *r);
+
+/** The stream consumer of @p l: its burst one when it has one and
+ *  --peer-consumer is burst (r->consumer says which). */
+ql_side_fn ql_stream_consumer(const struct ql_loops *l, struct ql_result *r);
+
+/*
+ * QL_DEFINE_PEER_RUNNERS(P, PAIR, OPEN, CLOSE): P##_pp and P##_st of a peer
+ * whose channel pair opens with OPEN(cfg, &pair, &loops, result) (a
+ * struct ql_loops entry for the message size) and closes with CLOSE(pair).
+ */
+#define QL_DEFINE_PEER_RUNNERS(P, PAIR, OPEN, CLOSE)                                      \
+	static int P##_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r) \
+	{                                                                                 \
+		const struct ql_loops *l;                                                 \
+		PAIR *p;                                                                  \
+		int rc = OPEN(c, &p, &l, r);                                              \
+                                                                                          \
+		if (rc < 0)                                                               \
+			return rc;                                                        \
+		rc = ql_run_pingpong(c, p, l->pp_a, l->pp_b, h, r);                       \
+		CLOSE(p);                                                                 \
+		return rc;                                                                \
+	}                                                                                 \
+	static int P##_st(const struct ql_cfg *c, double *rate, struct ql_result *r)      \
+	{                                                                                 \
+		const struct ql_loops *l;                                                 \
+		PAIR *p;                                                                  \
+		int rc = OPEN(c, &p, &l, r);                                              \
+                                                                                          \
+		if (rc < 0)                                                               \
+			return rc;                                                        \
+		rc = ql_run_stream(c, p, l->st_a, ql_stream_consumer(l, r), rate, r);     \
+		CLOSE(p);                                                                 \
+		return rc;                                                                \
+	}
+
+/** Run a ping-pong (or any latency run: the one-way row): fa on A, fb on B,
+ *  over @p pair; errors and negative samples are added to @p r. */
 int ql_run_pingpong(const struct ql_cfg *c, void *pair, void *(*fa)(void *),
 		    void *(*fb)(void *), struct bench_hist *h, struct ql_result *r);
 /** Run throughput trials: fa (producer) on A, fb (consumer) on B. */
@@ -213,6 +267,44 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 		return NULL;                                                            \
 	}
 
+/*
+ * QL_DEFINE_BURST_CONSUMER(P, PAIR, AB, RECV_BURST, SZ)
+ *
+ * Defines P##_stb_b, a stream consumer for peers whose API can take several
+ * messages with one release (Boost pop(T *, n), DPDK dequeue_burst): it
+ * waits for one, takes what else is there up to QL_BURST, checks each, as
+ * the xsched stream consumer does with poll + one finalize. Pair it with
+ * P##_st_a. RECV_BURST(ch, buf, max, sz) copies up to max messages into buf
+ * (sz bytes apart) and returns how many (0: empty, nothing released).
+ */
+#define QL_BURST 64
+#define QL_DEFINE_BURST_CONSUMER(P, PAIR, AB, RECV_BURST, SZ)                         \
+	static void *P##_stb_b(void *arg)                                               \
+	{                                                                               \
+		struct ql_run *run_ = (struct ql_run *)arg;                             \
+		PAIR *pair_ = (PAIR *)run_->pair;                                       \
+		uint64_t buf_[QL_BURST * QL_MAX_WORDS], i_ = 0, n_ = run_->n, err_ = 0; \
+		struct bench_spin spin_ = {0};                                          \
+		bench_barrier_wait(&run_->bar);                                         \
+		while (i_ < n_) {                                                       \
+			size_t k_, j_, max_ = n_ - i_ < QL_BURST ? (size_t)(n_ - i_)    \
+								   : QL_BURST;  \
+			while (!(k_ = RECV_BURST(&pair_->AB, buf_, max_, (SZ)))) {      \
+				if (ql_pace_peers)                                      \
+					bench_spin_empty(&spin_);                       \
+				else                                                    \
+					bench_relax();                                  \
+			}                                                               \
+			bench_spin_got_n(&spin_, (uint32_t)k_);                         \
+			for (j_ = 0; j_ < k_; j_++)                                     \
+				err_ += buf_[j_ * ((SZ) / 8)] != i_ + j_;               \
+			i_ += k_;                                                       \
+		}                                                                       \
+		run_->t_end = bench_ticks();                                            \
+		run_->errors += err_;                                                   \
+		return NULL;                                                            \
+	}
+
 /** Sender side: spin until EXPR (room in the queue) is true. */
 #define QL_SPIN_UNTIL(expr)                  \
 	do {                                 \
@@ -222,6 +314,9 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 
 /** --pace-peers: peers' receivers wait with the xsched pacing (bench_spin). */
 extern int ql_pace_peers;
+/** --peer-consumer: 1 (burst, default) peers with a burst dequeue stream with
+ *  it (P##_stb_b); 0 (single) one message, one release at a time (P##_st_b). */
+extern int ql_peer_burst;
 
 /** Receiver side of a peer: spin until EXPR (a message taken) is true, as a
  *  user of that queue would (pause and retry), or with --pace-peers the same

@@ -64,16 +64,11 @@ struct ck_pair {
 
 QL_PEER_SIZES(CK_SIZE)
 
-struct ck_loops {
-	size_t size;
-	void *(*pp_a)(void *), *(*pp_b)(void *), *(*st_a)(void *), *(*st_b)(void *);
-};
-
-static const struct ck_loops ck_table[] = {
-#define CK_ENTRY(N) {N, ck##N##_pp_a, ck##N##_pp_b, ck##N##_st_a, ck##N##_st_b},
+static const struct ql_loops ck_table[] = {
+#define CK_ENTRY(N) {N, ck##N##_pp_a, ck##N##_pp_b, ck##N##_st_a, ck##N##_st_b, NULL},
 	QL_PEER_SIZES(CK_ENTRY)
 #undef CK_ENTRY
-	{0, NULL, NULL, NULL, NULL},
+	{0, NULL, NULL, NULL, NULL, NULL}, /* ck_ring has no SPSC burst dequeue */
 };
 
 static void ck_close(struct ck_pair *p)
@@ -85,20 +80,14 @@ static void ck_close(struct ck_pair *p)
 	free(p);
 }
 
-static int ck_open(const struct ql_cfg *c, struct ck_pair **out, const struct ck_loops **lp,
+static int ck_open(const struct ql_cfg *c, struct ck_pair **out, const struct ql_loops **lp,
 		   struct ql_result *r)
 {
-	const struct ck_loops *l;
+	const struct ql_loops *l = ql_find_loops(ck_table, c, "ck_ring", r);
 	struct ck_pair *p;
 
-	for (l = ck_table; l->size && l->size != c->msg_size; l++)
-		;
-	if (!l->size) {
-		snprintf(r->note, sizeof(r->note),
-			 "ck_ring is compiled for 8..64, 128 and 256-byte messages, not %zu",
-			 c->msg_size);
+	if (!l)
 		return -ENOTSUP;
-	}
 	if (posix_memalign((void **)&p, 128, sizeof(*p)))
 		return -ENOMEM;
 	memset(p, 0, sizeof(*p));
@@ -116,31 +105,7 @@ static int ck_open(const struct ql_cfg *c, struct ck_pair **out, const struct ck
 	return 0;
 }
 
-static int ck_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r)
-{
-	const struct ck_loops *l;
-	struct ck_pair *p;
-	int rc = ck_open(c, &p, &l, r);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_pingpong(c, p, l->pp_a, l->pp_b, h, r);
-	ck_close(p);
-	return rc;
-}
-
-static int ck_st(const struct ql_cfg *c, double *rate, struct ql_result *r)
-{
-	const struct ck_loops *l;
-	struct ck_pair *p;
-	int rc = ck_open(c, &p, &l, r);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_stream(c, p, l->st_a, l->st_b, rate, r);
-	ck_close(p);
-	return rc;
-}
+QL_DEFINE_PEER_RUNNERS(ck, struct ck_pair, ck_open, ck_close)
 
 const struct ql_transport ql_ck = {
 	"ck_ring", "Concurrency Kit ck_ring, SPSC, messages by value (CK_RING_PROTOTYPE)", ck_pp,

@@ -2,7 +2,8 @@
 /*
  * Peer row: DPDK rte_ring in single-producer / single-consumer mode
  * (RING_F_SP_ENQ | RING_F_SC_DEQ), element API with the message size as a
- * compile-time esize. No EAL: rte_ring_create needs EAL memzones, so the
+ * compile-time esize; the stream consumer dequeues bursts of up to 64 (one
+ * release per burst, as the xsched consumer). No EAL: rte_ring_create needs EAL memzones, so the
  * ring lives in memory we allocate, sized by rte_ring_get_memsize_elem and
  * set up by rte_ring_init, which need no EAL.
  */
@@ -30,8 +31,23 @@ struct dp_pair {
 	{                                                                            \
 		return rte_ring_sc_dequeue_elem(ch->r, m, N) == 0;                   \
 	}                                                                            \
-	QL_DEFINE_LOOPS(dp##N, struct dp_pair, ab, ba, DP_SEND##N, DP_RECV##N, N)
+	BENCH_INLINE size_t dp_recv_burst##N(struct dp_chan *ch, uint64_t *buf, size_t max) \
+	{                                                                            \
+		return rte_ring_sc_dequeue_burst_elem(ch->r, buf, N, (unsigned)max, NULL); \
+	}                                                                            \
+	QL_DEFINE_LOOPS(dp##N, struct dp_pair, ab, ba, DP_SEND##N, DP_RECV##N, N)     \
+	QL_DEFINE_BURST_CONSUMER(dp##N, struct dp_pair, ab, DP_RECV_BURST##N, N)
 
+#define DP_RECV_BURST8(ch, b, m, sz) dp_recv_burst8((ch), (b), (m))
+#define DP_RECV_BURST16(ch, b, m, sz) dp_recv_burst16((ch), (b), (m))
+#define DP_RECV_BURST24(ch, b, m, sz) dp_recv_burst24((ch), (b), (m))
+#define DP_RECV_BURST32(ch, b, m, sz) dp_recv_burst32((ch), (b), (m))
+#define DP_RECV_BURST40(ch, b, m, sz) dp_recv_burst40((ch), (b), (m))
+#define DP_RECV_BURST48(ch, b, m, sz) dp_recv_burst48((ch), (b), (m))
+#define DP_RECV_BURST56(ch, b, m, sz) dp_recv_burst56((ch), (b), (m))
+#define DP_RECV_BURST64(ch, b, m, sz) dp_recv_burst64((ch), (b), (m))
+#define DP_RECV_BURST128(ch, b, m, sz) dp_recv_burst128((ch), (b), (m))
+#define DP_RECV_BURST256(ch, b, m, sz) dp_recv_burst256((ch), (b), (m))
 #define DP_SEND8(ch, m, sz) QL_SPIN_UNTIL(dp_send8((ch), (m)))
 #define DP_RECV8(ch, m, sz) QL_RECV_SPIN(dp_recv8((ch), (m)))
 #define DP_SEND16(ch, m, sz) QL_SPIN_UNTIL(dp_send16((ch), (m)))
@@ -55,16 +71,11 @@ struct dp_pair {
 
 QL_PEER_SIZES(DP_SIZE)
 
-struct dp_loops {
-	size_t size;
-	void *(*pp_a)(void *), *(*pp_b)(void *), *(*st_a)(void *), *(*st_b)(void *);
-};
-
-static const struct dp_loops dp_table[] = {
-#define DP_ENTRY(N) {N, dp##N##_pp_a, dp##N##_pp_b, dp##N##_st_a, dp##N##_st_b},
+static const struct ql_loops dp_table[] = {
+#define DP_ENTRY(N) {N, dp##N##_pp_a, dp##N##_pp_b, dp##N##_st_a, dp##N##_st_b, dp##N##_stb_b},
 	QL_PEER_SIZES(DP_ENTRY)
 #undef DP_ENTRY
-	{0, NULL, NULL, NULL, NULL},
+	{0, NULL, NULL, NULL, NULL, NULL},
 };
 
 static void dp_close(struct dp_pair *p)
@@ -96,21 +107,15 @@ static int dp_ring(struct rte_ring **out, const char *name, size_t msg, uint32_t
 	return 0;
 }
 
-static int dp_open(const struct ql_cfg *c, struct dp_pair **out, const struct dp_loops **lp,
+static int dp_open(const struct ql_cfg *c, struct dp_pair **out, const struct ql_loops **lp,
 		   struct ql_result *r)
 {
-	const struct dp_loops *l;
+	const struct ql_loops *l = ql_find_loops(dp_table, c, "rte_ring", r);
 	struct dp_pair *p;
 	int rc;
 
-	for (l = dp_table; l->size && l->size != c->msg_size; l++)
-		;
-	if (!l->size) {
-		snprintf(r->note, sizeof(r->note),
-			 "rte_ring is compiled for 8..64, 128 and 256-byte messages, not %zu",
-			 c->msg_size);
+	if (!l)
 		return -ENOTSUP;
-	}
 	if (posix_memalign((void **)&p, 128, sizeof(*p)))
 		return -ENOMEM;
 	memset(p, 0, sizeof(*p));
@@ -127,32 +132,8 @@ static int dp_open(const struct ql_cfg *c, struct dp_pair **out, const struct dp
 	return 0;
 }
 
-static int dp_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r)
-{
-	const struct dp_loops *l;
-	struct dp_pair *p;
-	int rc = dp_open(c, &p, &l, r);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_pingpong(c, p, l->pp_a, l->pp_b, h, r);
-	dp_close(p);
-	return rc;
-}
-
-static int dp_st(const struct ql_cfg *c, double *rate, struct ql_result *r)
-{
-	const struct dp_loops *l;
-	struct dp_pair *p;
-	int rc = dp_open(c, &p, &l, r);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_stream(c, p, l->st_a, l->st_b, rate, r);
-	dp_close(p);
-	return rc;
-}
+QL_DEFINE_PEER_RUNNERS(dp, struct dp_pair, dp_open, dp_close)
 
 const struct ql_transport ql_dpdk = {
-	"dpdk_ring", "DPDK rte_ring, SP/SC, element API (no EAL: rte_ring_init on our memory)",
+	"dpdk_ring", "DPDK rte_ring, SP/SC, element API, stream: dequeue_burst 64 (no EAL)",
 	dp_pp, dp_st};

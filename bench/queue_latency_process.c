@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ struct xp_shared {
 	struct bench_barrier bar;
 	int child_err;       /* 0, or the child's negative error */
 	int child_done;      /* child finished its loop (or gave up) */
+	pid_t parent;        /* the benchmark (the child dies with it) */
 	uint64_t errors;     /* sequence mismatches seen by the child */
 	char child_msg[256]; /* what failed in the child */
 	struct bench_hist hist; /* .b points at buckets[] (same address in both) */
@@ -176,6 +178,11 @@ static void xp_child(const struct ql_cfg *c, const char *path, struct xp_shared 
 	struct xp_side side;
 	int rc;
 
+	/* A parent that dies must not leave this process spinning on a queue
+	 * nobody answers any more. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != sh->parent)
+		_exit(1);
 	memset(&co, 0, sizeof(co));
 	co.path = path;
 	co.timeout_ns = 5000000000ull;
@@ -221,6 +228,7 @@ static int xp_pingpong(const struct ql_cfg *c, struct bench_hist *h, struct ql_r
 		return -errno;
 	memset(sh, 0, sizeof(*sh));
 	bench_barrier_init(&sh->bar, 2);
+	sh->parent = getpid();
 	sh->hist.b = sh->buckets;
 	sh->hist.min = UINT64_MAX;
 
@@ -270,6 +278,7 @@ static int xp_pingpong(const struct ql_cfg *c, struct bench_hist *h, struct ql_r
 		rc = side.err;
 		snprintf(r->note, sizeof(r->note), "worker side: %s%s%.100s", xs_strerror(rc),
 			 sh->child_msg[0] ? "; child: " : "", sh->child_msg);
+		kill(child, SIGKILL); /* it may wait forever for an answer */
 	}
 reap:
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)

@@ -24,6 +24,35 @@ static void sys_die(const char *what)
 	exit(1);
 }
 
+/*
+ * P##_pp and P##_st: open a channel pair with OPEN(cfg, &pair), run the
+ * loops L##_pp_a/_pp_b or L##_st_a/_st_b (QL_DEFINE_LOOPS(L, ...)) over it,
+ * close it with CLOSE(pair).
+ */
+#define QL_SYS_RUNNERS(P, L, PAIR, OPEN, CLOSE)                                           \
+	static int P##_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r) \
+	{                                                                                 \
+		PAIR *p;                                                                  \
+		int rc = OPEN(c, &p);                                                     \
+                                                                                          \
+		if (rc < 0)                                                               \
+			return rc;                                                        \
+		rc = ql_run_pingpong(c, p, L##_pp_a, L##_pp_b, h, r);                     \
+		CLOSE(p);                                                                 \
+		return rc;                                                                \
+	}                                                                                 \
+	static int P##_st(const struct ql_cfg *c, double *rate, struct ql_result *r)      \
+	{                                                                                 \
+		PAIR *p;                                                                  \
+		int rc = OPEN(c, &p);                                                     \
+                                                                                          \
+		if (rc < 0)                                                               \
+			return rc;                                                        \
+		rc = ql_run_stream(c, p, L##_st_a, L##_st_b, rate, r);                    \
+		CLOSE(p);                                                                 \
+		return rc;                                                                \
+	}
+
 /* ------------------------------------------------------ pipe, socketpair */
 
 struct fd_chan {
@@ -132,49 +161,18 @@ static int fd_open(const struct ql_cfg *c, int sock, struct fd_pair **out)
 	return 0;
 }
 
-static int fd_pingpong(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r, int sock)
+static int pipe_open(const struct ql_cfg *c, struct fd_pair **out)
 {
-	struct fd_pair *p;
-	int rc = fd_open(c, sock, &p);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_pingpong(c, p, fd_pp_a, fd_pp_b, h, r);
-	fd_close(p);
-	return rc;
+	return fd_open(c, 0, out);
 }
 
-static int fd_stream(const struct ql_cfg *c, double *rate, struct ql_result *r, int sock)
+static int sock_open(const struct ql_cfg *c, struct fd_pair **out)
 {
-	struct fd_pair *p;
-	int rc = fd_open(c, sock, &p);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_stream(c, p, fd_st_a, fd_st_b, rate, r);
-	fd_close(p);
-	return rc;
+	return fd_open(c, 1, out);
 }
 
-static int pipe_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r)
-{
-	return fd_pingpong(c, h, r, 0);
-}
-
-static int pipe_st(const struct ql_cfg *c, double *rate, struct ql_result *r)
-{
-	return fd_stream(c, rate, r, 0);
-}
-
-static int sock_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r)
-{
-	return fd_pingpong(c, h, r, 1);
-}
-
-static int sock_st(const struct ql_cfg *c, double *rate, struct ql_result *r)
-{
-	return fd_stream(c, rate, r, 1);
-}
+QL_SYS_RUNNERS(pipe, fd, struct fd_pair, pipe_open, fd_close)
+QL_SYS_RUNNERS(sock, fd, struct fd_pair, sock_open, fd_close)
 
 /* ------------------------------------------------------------- eventfd */
 
@@ -269,12 +267,16 @@ static int efd_open(const struct ql_cfg *c, struct efd_pair **out)
 	for (i = 0; i < 2; i++) {
 		chs[i]->items_fd = eventfd(0, EFD_CLOEXEC);
 		chs[i]->space_fd = eventfd(0, EFD_CLOEXEC);
-		if (chs[i]->items_fd < 0 || chs[i]->space_fd < 0 ||
-		    posix_memalign((void **)&chs[i]->slots, 64, (size_t)c->capacity * c->msg_size)) {
-			int rc = errno ? -errno : -ENOMEM;
+		if (chs[i]->items_fd < 0 || chs[i]->space_fd < 0) {
+			int rc = -errno;
 
 			efd_close(p);
 			return rc;
+		}
+		if (posix_memalign((void **)&chs[i]->slots, 64, (size_t)c->capacity * c->msg_size)) {
+			chs[i]->slots = NULL; /* unspecified on failure: efd_close frees it */
+			efd_close(p);
+			return -ENOMEM;
 		}
 		memset(chs[i]->slots, 0, (size_t)c->capacity * c->msg_size);
 		chs[i]->mask = c->capacity - 1;
@@ -284,29 +286,7 @@ static int efd_open(const struct ql_cfg *c, struct efd_pair **out)
 	return 0;
 }
 
-static int efd_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r)
-{
-	struct efd_pair *p;
-	int rc = efd_open(c, &p);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_pingpong(c, p, efd_pp_a, efd_pp_b, h, r);
-	efd_close(p);
-	return rc;
-}
-
-static int efd_st(const struct ql_cfg *c, double *rate, struct ql_result *r)
-{
-	struct efd_pair *p;
-	int rc = efd_open(c, &p);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_stream(c, p, efd_st_a, efd_st_b, rate, r);
-	efd_close(p);
-	return rc;
-}
+QL_SYS_RUNNERS(efd, efd, struct efd_pair, efd_open, efd_close)
 
 /* ------------------------------------------------------ mutex + condvar */
 
@@ -387,29 +367,7 @@ static int mc_open(const struct ql_cfg *c, struct mc_pair **out)
 	return 0;
 }
 
-static int mc_pp(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r)
-{
-	struct mc_pair *p;
-	int rc = mc_open(c, &p);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_pingpong(c, p, mc_pp_a, mc_pp_b, h, r);
-	mc_close(p);
-	return rc;
-}
-
-static int mc_st(const struct ql_cfg *c, double *rate, struct ql_result *r)
-{
-	struct mc_pair *p;
-	int rc = mc_open(c, &p);
-
-	if (rc < 0)
-		return rc;
-	rc = ql_run_stream(c, p, mc_st_a, mc_st_b, rate, r);
-	mc_close(p);
-	return rc;
-}
+QL_SYS_RUNNERS(mc, mc, struct mc_pair, mc_open, mc_close)
 
 const struct ql_transport ql_pipe = {
 	"pipe", "two pipes, write() per message, read() what is there (blocking)", pipe_pp,

@@ -291,6 +291,7 @@ static int xq_stream_batched(const struct ql_cfg *c, double *rate, struct ql_res
 
 	if (rc < 0)
 		return rc;
+	r->consumer = "burst64";
 	rc = ql_run_stream(c, p, fa, fb, rate, r);
 	xq_close(p);
 	return rc;
@@ -382,7 +383,7 @@ BENCH_INLINE void xq_oneway_cons(struct ql_run *run, size_t sz)
 		}
 	}
 	run->errors += err;
-	run->t_end = neg; /* handed back to xq_oneway() */
+	run->negative = neg;
 }
 
 static void *xq_ow_prod(void *arg)
@@ -413,7 +414,6 @@ static void *xq_ow_cons(void *arg)
 
 static int xq_oneway(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r)
 {
-	struct ql_run run;
 	struct xq_pair *p;
 	int rc;
 
@@ -425,14 +425,7 @@ static int xq_oneway(const struct ql_cfg *c, struct bench_hist *h, struct ql_res
 	rc = xq_open(c, &p, r);
 	if (rc < 0)
 		return rc;
-	memset(&run, 0, sizeof(run));
-	bench_barrier_init(&run.bar, 2);
-	run.pair = p;
-	run.cfg = c;
-	run.hist = h;
-	rc = bench_run_pair(c->cpu_a, xq_ow_prod, &run, c->cpu_b, xq_ow_cons, &run);
-	r->errors += run.errors;
-	r->negative = run.t_end;
+	rc = ql_run_pingpong(c, p, xq_ow_prod, xq_ow_cons, h, r);
 	xq_close(p);
 	return rc;
 }

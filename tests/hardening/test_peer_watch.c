@@ -253,22 +253,21 @@ static void many_peers(unsigned flags)
 	xs_peer_watcher_destroy(w);
 }
 
-/* Race-free watch from a connected socket (SO_PEERPIDFD on Linux >= 6.5). */
-static void socket_watch(void)
+/* A listening socket on an abstract address (nothing to clean up on the
+ * filesystem) and a child connected to it, which then waits to be killed
+ * (@p stay) or exits. @return the accepted connection; *ls the listener. */
+static int connected_child(const char *tag, int stay, int *ls, pid_t *child)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct xs_peer_watcher *w;
-	struct xs_peer p;
-	struct cb_rec r = {0};
-	int ls, cs, fds;
+	int cs;
 	pid_t pid;
 
-	/* abstract address: nothing to clean up on the filesystem */
-	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "xs-peerwatch-test-%d", (int)getpid());
-	ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	T_ASSERT(ls >= 0);
-	T_OK(bind(ls, (struct sockaddr *)&sa, sizeof(sa)));
-	T_OK(listen(ls, 1));
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "xs-peerwatch-%s-%d", tag,
+		 (int)getpid());
+	*ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	T_ASSERT(*ls >= 0);
+	T_OK(bind(*ls, (struct sockaddr *)&sa, sizeof(sa)));
+	T_OK(listen(*ls, 1));
 	pid = fork();
 	T_ASSERT(pid >= 0);
 	if (pid == 0) {
@@ -276,11 +275,26 @@ static void socket_watch(void)
 
 		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			_exit(1);
-		for (;;)
+		while (stay)
 			pause();
+		_exit(0);
 	}
-	cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	cs = accept4(*ls, NULL, NULL, SOCK_CLOEXEC);
 	T_ASSERT(cs >= 0);
+	*child = pid;
+	return cs;
+}
+
+/* Race-free watch from a connected socket (SO_PEERPIDFD on Linux >= 6.5). */
+static void socket_watch(void)
+{
+	struct xs_peer_watcher *w;
+	struct xs_peer p;
+	struct cb_rec r = {0};
+	int ls, cs, fds;
+	pid_t pid;
+
+	cs = connected_child("test", 1, &ls, &pid);
 	fds = t_fd_count();
 	memset(&p, 0, sizeof(p));
 	T_OK(xs_peer_watcher_create(&w, 0, 0));
@@ -295,6 +309,33 @@ static void socket_watch(void)
 	xs_peer_watcher_destroy(w);
 	reap(pid);
 	T_EQ(t_fd_count(), fds - 2);
+}
+
+/* The process behind a socket exited and was reaped before the watch: it is
+ * reported dead, never looked up again by its (reusable) pid. */
+static void socket_watch_reaped(void)
+{
+	struct xs_peer_watcher *w;
+	struct xs_peer p;
+	struct cb_rec r = {0};
+	int ls, cs, fds;
+	pid_t pid;
+
+	cs = connected_child("reaped", 0, &ls, &pid);
+	reap(pid);
+	fds = t_fd_count();
+	memset(&p, 0, sizeof(p));
+	T_OK(xs_peer_watcher_create(&w, 0, 0));
+	T_OK(xs_peer_watch_socket(w, &p, cs, on_dead, &r));
+	/* Linux >= 6.16 hands out a pidfd of the reaped process (readable at
+	 * once); older kernels refuse it and the peer is registered dead */
+	T_EQ(xs_peer_wait(&p, WAIT_MS), 1);
+	T_EQ(xs_peer_pid(&p), pid);
+	wait_calls(&r, 1);
+	xs_peer_watcher_destroy(w);
+	T_EQ(t_fd_count(), fds);
+	close(cs);
+	close(ls);
 }
 
 /* Create/destroy churn: no thread, descriptor or memory left behind. */
@@ -388,6 +429,7 @@ int main(void)
 	many_peers(0);
 	many_peers(XS_PEER_FORCE_POLL);
 	socket_watch();
+	socket_watch_reaped();
 	churn();
 #if defined(__x86_64__)
 	no_pidfd(ENOSYS); /* a kernel before 5.3 */

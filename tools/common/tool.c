@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "xsched/runtime.h"
+
 static const char *tool_name = "xsched";
 static void (*tool_usage)(FILE *out);
 
@@ -103,6 +105,18 @@ int xs_tool_common_opt(int c, const char *arg, enum xs_tool_format *fmt)
 	default:
 		return 0;
 	}
+}
+
+int xs_tool_std_opt(int c, const char *arg, enum xs_tool_format *fmt, struct xs_rt_opts *ro)
+{
+	int rc;
+
+	if (xs_tool_common_opt(c, arg, fmt))
+		return 1;
+	rc = xs_rt_opts_parse(ro, c, arg);
+	if (rc < 0)
+		xs_tool_usage_error("%s", xs_errmsg());
+	return rc > 0;
 }
 
 /* ------------------------------------------------------------- parsing */
@@ -652,6 +666,30 @@ uint64_t xs_tool_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ runtime */
+
+int xs_tool_plan_rt(const struct xs_rt_opts *ro, struct xs_topo *topo, const struct xs_task *tasks,
+		    int nt, int mem_node, struct xs_plan **plan, struct xs_rt **rt)
+{
+	struct xs_plan_opts po;
+	struct xs_rt_params rp;
+	int sys = xs_topo_is_system(topo), rc;
+
+	*plan = NULL;
+	*rt = NULL;
+	xs_plan_opts_init(&po);
+	xs_rt_opts_plan(ro, &po);
+	if (mem_node >= 0)
+		po.mem_node = mem_node;
+	if ((rc = xs_plan_build(plan, topo, tasks, nt, &po)) < 0)
+		return rc;
+	xs_rt_params_init(&rp);
+	xs_rt_opts_params(ro, &rp);
+	rp.topo = sys ? topo : NULL;
+	rp.pin = sys ? XS_RT_PIN_EXACT : XS_RT_PIN_REMAP;
+	return xs_rt_create(rt, &rp);
 }
 
 /* ------------------------------------------------------- error text */

@@ -86,6 +86,14 @@ void xs_tool_note(const char *fmt, ...) XS_PRINTF(1, 2);
  */
 int xs_tool_common_opt(int c, const char *arg, enum xs_tool_format *fmt);
 
+struct xs_rt_opts;
+
+/**
+ * xs_tool_common_opt(), then the runtime's standard options into @p ro
+ * (a bad value: usage error, exit 2). @return 1 when @p c was one of them.
+ */
+int xs_tool_std_opt(int c, const char *arg, enum xs_tool_format *fmt, struct xs_rt_opts *ro);
+
 /** getopt_long entries of the shared options (append to each tool's table). */
 #define XS_TOOL_LONGOPTS                                   \
 	{"help", no_argument, NULL, 'h'},                  \
@@ -241,6 +249,26 @@ uint64_t xs_hist_quantile(const struct xs_hist *h, double q);
 
 /** CLOCK_MONOTONIC in nanoseconds. */
 uint64_t xs_tool_now_ns(void);
+
+/* ------------------------------------------------------------ runtime */
+
+struct xs_topo;
+struct xs_task;
+struct xs_plan;
+struct xs_rt;
+
+/**
+ * The placement plan and the runtime of a session tool: plan @p nt tasks on
+ * @p topo with the standard options @p ro (on NUMA node index @p mem_node
+ * when >= 0, the node holding the session's memory), then create a runtime
+ * with the options' idle strategy that pins exactly on this machine's
+ * topology and remaps a synthetic one onto the allowed CPUs. The caller adds
+ * the lightweight threads in plan order (xs_plan_task(), xs_rt_add_plan())
+ * and destroys both (also after a failure: *plan and *rt are NULL or valid).
+ * @return 0 or the planner's / runtime's negative error.
+ */
+int xs_tool_plan_rt(const struct xs_rt_opts *ro, struct xs_topo *topo, const struct xs_task *tasks,
+		    int nt, int mem_node, struct xs_plan **plan, struct xs_rt **rt);
 
 #ifdef __cplusplus
 }

@@ -1033,11 +1033,7 @@ int main(int argc, char **argv)
 	d.need_bytes = 64ull << 20;
 	xs_rt_opts_init(&ro);
 	while ((c = getopt_long(argc, argv, "c:m:r:o:qlw:f:hV", longopts, NULL)) != -1) {
-		if (xs_tool_common_opt(c, optarg, &fmt))
-			continue;
-		if ((rc = xs_rt_opts_parse(&ro, c, optarg)) < 0)
-			xs_tool_usage_error("%s", xs_errmsg());
-		if (rc > 0)
+		if (xs_tool_std_opt(c, optarg, &fmt, &ro))
 			continue;
 		switch (c) {
 		case 'w':

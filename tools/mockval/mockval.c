@@ -792,12 +792,7 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 	} while (0)
 
 	while ((c = getopt_long(argc, argv, "s:P:n:r:z:vf:hV", longopts, NULL)) != -1) {
-		if (xs_tool_common_opt(c, optarg, &o->fmt))
-			continue;
-		rc = xs_rt_opts_parse(&o->rt, c, optarg);
-		if (rc < 0)
-			xs_tool_usage_error("%s", xs_errmsg());
-		if (rc > 0)
+		if (xs_tool_std_opt(c, optarg, &o->fmt, &o->rt))
 			continue;
 		switch (c) {
 		case 's': o->socket = optarg; break;
@@ -977,10 +972,8 @@ static int build_runtime(struct mv *mv, struct xs_topo *topo, struct xs_plan **p
 	uint32_t W = mv->vs->num_workers;
 	struct xs_task tasks[2 + XS_HS_MAX_WORKERS];
 	struct xs_lthread_spec specs[2 + XS_HS_MAX_WORKERS];
-	struct xs_plan_opts po;
-	struct xs_rt_params rp;
 	struct xs_mem_loc loc;
-	int nt, rc;
+	int nt, rc, mem_node = -1;
 
 	nt = xs_tasks_std(tasks, 2 + XS_HS_MAX_WORKERS, (int)W);
 	if (nt < 0)
@@ -990,17 +983,10 @@ static int build_runtime(struct mv *mv, struct xs_topo *topo, struct xs_plan **p
 	tasks[nt].flags = XS_TASK_LIGHT; /* one message every few ms: no core of its own */
 	snprintf(tasks[nt].name, sizeof(tasks[nt].name), "progress");
 	nt++;
-	xs_plan_opts_init(&po);
-	xs_rt_opts_plan(&o->rt, &po);
+	/* plan on the node that holds the session's memory */
 	if (xs_topo_is_system(topo) && xs_rt_vsession_node(topo, mv->vs, &loc) > 0)
-		po.mem_node = loc.node;
-	if ((rc = xs_plan_build(plan, topo, tasks, nt, &po)) < 0)
-		return rc;
-	xs_rt_params_init(&rp);
-	xs_rt_opts_params(&o->rt, &rp);
-	rp.topo = xs_topo_is_system(topo) ? topo : NULL;
-	rp.pin = xs_topo_is_system(topo) ? XS_RT_PIN_EXACT : XS_RT_PIN_REMAP;
-	if ((rc = xs_rt_create(rt, &rp)) < 0)
+		mem_node = loc.node;
+	if ((rc = xs_tool_plan_rt(&o->rt, topo, tasks, nt, mem_node, plan, rt)) < 0)
 		return rc;
 	memset(specs, 0, sizeof(specs));
 	for (int i = 0; i < nt; i++) {

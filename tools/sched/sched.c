@@ -512,7 +512,7 @@ static void parse(struct sc_opts *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t v;
-	int c, rc;
+	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->protocol = 2;
@@ -536,12 +536,7 @@ static void parse(struct sc_opts *o, int argc, char **argv)
 	} while (0)
 
 	while ((c = getopt_long(argc, argv, "s:P:t:w:b:vf:hV", longopts, NULL)) != -1) {
-		if (xs_tool_common_opt(c, optarg, &o->fmt))
-			continue;
-		rc = xs_rt_opts_parse(&o->rt, c, optarg);
-		if (rc < 0)
-			xs_tool_usage_error("%s", xs_errmsg());
-		if (rc > 0)
+		if (xs_tool_std_opt(c, optarg, &o->fmt, &o->rt))
 			continue;
 		switch (c) {
 		case 's': o->socket = optarg; break;
@@ -638,25 +633,15 @@ static int build_runtime(struct sc *sc, struct xs_topo *topo, struct xs_plan **p
 	struct xs_session *s = sc->s;
 	struct xs_task tasks[1 + XS_HS_MAX_WORKERS];
 	struct xs_lthread_spec specs[1 + XS_HS_MAX_WORKERS];
-	struct xs_plan_opts po;
-	struct xs_rt_params rp;
 	struct xs_mem_loc loc;
-	int nt, rc;
+	int nt, rc, mem_node = -1;
 
 	if ((nt = xs_tasks_std(tasks, 1 + XS_HS_MAX_WORKERS, (int)s->num_workers)) < 0)
 		return nt;
-	xs_plan_opts_init(&po);
-	xs_rt_opts_plan(&sc->o.rt, &po);
 	/* plan on the node that holds the session's memory */
 	if (xs_topo_is_system(topo) && xs_rt_session_node(topo, s, &loc) > 0)
-		po.mem_node = loc.node;
-	if ((rc = xs_plan_build(plan, topo, tasks, nt, &po)) < 0)
-		return rc;
-	xs_rt_params_init(&rp);
-	xs_rt_opts_params(&sc->o.rt, &rp);
-	rp.topo = xs_topo_is_system(topo) ? topo : NULL;
-	rp.pin = xs_topo_is_system(topo) ? XS_RT_PIN_EXACT : XS_RT_PIN_REMAP;
-	if ((rc = xs_rt_create(rt, &rp)) < 0)
+		mem_node = loc.node;
+	if ((rc = xs_tool_plan_rt(&sc->o.rt, topo, tasks, nt, mem_node, plan, rt)) < 0)
 		return rc;
 	memset(specs, 0, sizeof(specs));
 	for (int i = 0; i < nt; i++) {

@@ -348,7 +348,7 @@ static void parse(struct topo_opts *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t v;
-	int c, rc;
+	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->workers = -1;
@@ -358,11 +358,7 @@ static void parse(struct topo_opts *o, int argc, char **argv)
 	o->alloc_size = 64ull << 20;
 	xs_rt_opts_init(&o->rt);
 	while ((c = getopt_long(argc, argv, "w:n:s:P:t:pf:hV", longopts, NULL)) != -1) {
-		if (xs_tool_common_opt(c, optarg, &o->fmt))
-			continue;
-		if ((rc = xs_rt_opts_parse(&o->rt, c, optarg)) < 0)
-			xs_tool_usage_error("%s", xs_errmsg());
-		if (rc > 0)
+		if (xs_tool_std_opt(c, optarg, &o->fmt, &o->rt))
 			continue;
 		switch (c) {
 		case 'w':

@@ -332,13 +332,15 @@ void xs_peer_watcher_destroy(struct xs_peer_watcher *w)
 
 /*
  * Register @p p. @p pidfd >= 0: watch it (ownership taken, closed on every
- * error). @p pidfd == -1: open one for @p pid or fall back to polling.
+ * error). @p pidfd == -1: open one for @p pid or fall back to polling; with
+ * @p gone the process is known to have exited already (registered dead, its
+ * pid never looked up again: it may belong to another process by now).
  */
 static int watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, int pidfd,
-		 xs_peer_fn fn, void *arg)
+		 xs_peer_fn fn, void *arg, int gone)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
-	int gone = 0, err;
+	int err;
 	char st;
 
 	if (pid <= 0) {
@@ -360,7 +362,7 @@ static int watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, int pi
 	p->fn = fn;
 	p->arg = arg;
 
-	if (pidfd < 0 && !w->no_pidfd) {
+	if (pidfd < 0 && !w->no_pidfd && !gone) {
 		pidfd = sys_pidfd_open(pid);
 		if (pidfd == -ESRCH) {
 			gone = 1;
@@ -428,7 +430,7 @@ static int watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, int pi
 int xs_peer_watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, xs_peer_fn fn,
 		  void *arg)
 {
-	return watch(w, p, pid, -1, fn, arg);
+	return watch(w, p, pid, -1, fn, arg, 0);
 }
 
 int xs_peer_watch_socket(struct xs_peer_watcher *w, struct xs_peer *p, int sock, xs_peer_fn fn,
@@ -446,8 +448,11 @@ int xs_peer_watch_socket(struct xs_peer_watcher *w, struct xs_peer *p, int sock,
 		if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
 			err = errno;
 			pidfd = -1;
-			if (err == ESRCH) /* the connecting process is already gone */
-				return watch(w, p, cred.pid, -1, fn, arg);
+			/* The connecting process is already gone (reaped: ESRCH, or
+			 * EINVAL before Linux 6.15): register it dead. Looking its pid
+			 * up again could find a new process given the same pid. */
+			if (err == ESRCH || (err == EINVAL && cred.pid > 0))
+				return watch(w, p, cred.pid, -1, fn, arg, 1);
 			/* ENOPROTOOPT before Linux 6.5: SO_PEERCRED's pid below */
 		} else if (fcntl(pidfd, F_SETFD, FD_CLOEXEC) < 0) {
 			err = -errno;
@@ -455,7 +460,7 @@ int xs_peer_watch_socket(struct xs_peer_watcher *w, struct xs_peer *p, int sock,
 			return xs_seterr(err, "peer watch: FD_CLOEXEC on a pidfd failed");
 		}
 	}
-	return watch(w, p, cred.pid, pidfd, fn, arg);
+	return watch(w, p, cred.pid, pidfd, fn, arg, 0);
 }
 
 int xs_peer_unwatch(struct xs_peer_watcher *w, struct xs_peer *p)

@@ -104,6 +104,7 @@ const char *xs_strerror_rt(int code)
 	case XS_ERT_DONE: return "lightweight thread finished";
 	case XS_ERT_NODE: return "no such NUMA node";
 	case XS_ERT_SESSION: return "session not usable by the runtime";
+	case XS_ERT_PEER_GONE: return "the session's peer process exited";
 	default: return NULL;
 	}
 }

@@ -117,6 +117,8 @@ struct xs_rt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int nready, go, abort;
+	void *att;                /* session glue attachment (xs__rt_attach) */
+	void (*att_fini)(void *); /* its destructor */
 };
 
 /* T1: relaxed; the state is a hint for readers, control calls come from one thread */
@@ -673,6 +675,33 @@ void xs_rt_stop(struct xs_rt *rt)
 		atomic_store_explicit(&rt->stop, 1, memory_order_release);
 }
 
+void xs__rt_fail(struct xs_rt *rt, int err)
+{
+	int zero = 0;
+
+	if (!rt)
+		return;
+	/* first error wins, as for a failing lthread; relaxed like there: join
+	 * reads it after pthread_join (and the stop store below is a release) */
+	atomic_compare_exchange_strong_explicit(&rt->first_err, &zero, err, memory_order_relaxed,
+						memory_order_relaxed);
+	xs_rt_stop(rt);
+}
+
+int xs__rt_attach(struct xs_rt *rt, void *obj, void (*fini)(void *obj))
+{
+	if (rt->att_fini && fini)
+		return xs_seterr(-XS_ERT_STATE, "runtime already watches a session peer");
+	rt->att = obj;
+	rt->att_fini = fini;
+	return 0;
+}
+
+void *xs__rt_attached(const struct xs_rt *rt)
+{
+	return rt->att;
+}
+
 int xs_rt_stopping(const struct xs_rt *rt)
 {
 	return atomic_load_explicit(&rt->stop, memory_order_relaxed);
@@ -703,6 +732,11 @@ void xs_rt_destroy(struct xs_rt *rt)
 
 	if (!rt)
 		return;
+	/* first the attachment (peer watcher): its thread may call xs__rt_fail() */
+	if (rt->att_fini)
+		rt->att_fini(rt->att);
+	rt->att = NULL;
+	rt->att_fini = NULL;
 	atomic_compare_exchange_strong(&sig_rt, &expect, NULL);
 	if (rt_state(rt) == RT_RUNNING) {
 		xs_rt_stop(rt);

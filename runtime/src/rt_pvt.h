@@ -35,6 +35,23 @@ void xs__json_str(FILE *f, const char *s);
 /* Append a line to a plan's notes (the session glue records where the memory is). */
 void xs__plan_note(struct xs_plan *p, const char *fmt, ...) XS_PRINTF(2, 3);
 
+/*
+ * The session glue's per-runtime attachment (the peer-death watch): at most
+ * one per runtime. xs_rt_destroy() calls @p fini(@p obj) first, before it
+ * stops, joins and frees anything, so the attachment can quiesce threads that
+ * still use the runtime. @p fini NULL (and @p obj NULL) detaches without
+ * calling anything. @return 0 or -XS_ERT_STATE (one already attached).
+ */
+int xs__rt_attach(struct xs_rt *rt, void *obj, void (*fini)(void *obj));
+/* The attached object, NULL when none. */
+void *xs__rt_attached(const struct xs_rt *rt);
+/*
+ * Record @p err as the runtime's result (unless an earlier error was) and
+ * stop it; xs_rt_join() then returns it. Async-signal-safe (lock-free
+ * atomics); valid before xs_rt_start() too: the reactors then stop at once.
+ */
+void xs__rt_fail(struct xs_rt *rt, int err);
+
 /* Round up to a multiple of the page size. */
 size_t xs__page_round(size_t n);
 

@@ -15,6 +15,11 @@
  * finalize once. A callback's negative result, or a queue the peer corrupted
  * (sticky -XS_EQ_CORRUPT), ends the poll with that value: XS_RT_DONE retires
  * the lthread, any other error stops the runtime.
+ *
+ * Peer watch (opt-in through the callbacks struct): one guard watcher per
+ * runtime, attached to it (xs__rt_attach) so xs_rt_destroy() tears it down
+ * first. The poll functions themselves test nothing: the watcher stops the
+ * runtime, and the reactors already test the stop flag every round.
  */
 #include "rt_pvt.h"
 
@@ -23,6 +28,7 @@
 #include <string.h>
 
 #include "xsched/alloc.h"
+#include "xsched/guard.h"
 #include "xsched/handshake.h"
 #include "xsched/msg.h"
 #include "xsched/spsc.h"
@@ -372,6 +378,97 @@ static int build(struct xs_rt *rt, struct xs_plan **plan_out, const struct xs_to
 	return r;
 }
 
+/* ------------------------------------------------------------ peer watch */
+
+/* One runtime's watch of its session's peer. The dead flag (first cache line
+ * of struct xs_peer) is what xs_rt_peer() hands out. */
+struct pwatch {
+	struct xs_peer peer;
+	struct xs_peer_watcher *w;
+	struct xs_rt *rt;
+	void (*fn)(void *user, pid_t pid);
+	void *user;
+	int stop;
+};
+
+/* On the watcher thread, once, after the dead flag is set: the user's
+ * callback first, so it has run by the time the stop takes effect. Both
+ * steps are non-blocking; xs__rt_fail() is two atomic operations. The fields
+ * read here were written before xs_peer_watch() (ordered by its lock). */
+static void pwatch_fired(void *arg, struct xs_peer *p)
+{
+	struct pwatch *pw = arg;
+
+	if (pw->fn)
+		pw->fn(pw->user, xs_peer_pid(p));
+	if (pw->stop)
+		xs__rt_fail(pw->rt, -XS_ERT_PEER_GONE);
+}
+
+/* xs_rt_destroy(): join the watcher thread (the callback is then not
+ * running and will not run), close the pidfd, free. */
+static void pwatch_fini(void *obj)
+{
+	struct pwatch *pw = obj;
+
+	xs_peer_watcher_destroy(pw->w);
+	free(pw);
+}
+
+/* Refuse early what would make the watch fail after the plan was added. */
+static int pwatch_check(struct xs_rt *rt, pid_t pid, const char *side)
+{
+	if (pid <= 0)
+		return xs_seterr(-XS_ERT_SESSION,
+				 "%s session has no peer pid (%d) to watch for peer death", side,
+				 (int)pid);
+	if (xs__rt_attached(rt))
+		return xs_seterr(-XS_ERT_STATE, "runtime already watches a session peer");
+	return 0;
+}
+
+static int pwatch_start(struct xs_rt *rt, pid_t pid, void (*fn)(void *, pid_t), void *user,
+			int stop)
+{
+	size_t sz = (sizeof(struct pwatch) + XS_CACHE_LINE - 1) / XS_CACHE_LINE * XS_CACHE_LINE;
+	struct pwatch *pw = aligned_alloc(XS_CACHE_LINE, sz);
+	int r;
+
+	if (!pw)
+		return -ENOMEM;
+	memset(pw, 0, sz);
+	pw->rt = rt;
+	pw->fn = fn;
+	pw->user = user;
+	pw->stop = stop;
+	if ((r = xs_peer_watcher_create(&pw->w, 0, 0)) < 0) {
+		free(pw);
+		return xs_seterr(r, "peer watch: watcher thread not created (%d)", r);
+	}
+	/* attach before watching: the callback (which may call xs_rt_peer())
+	 * can run as soon as xs_peer_watch() registers the peer, and the
+	 * watcher's lock orders everything written before it */
+	if ((r = xs__rt_attach(rt, pw, pwatch_fini)) < 0) {
+		pwatch_fini(pw);
+		return r;
+	}
+	if ((r = xs_peer_watch(pw->w, &pw->peer, pid, pwatch_fired, pw)) < 0) {
+		xs__rt_attach(rt, NULL, NULL); /* detach, then free */
+		pwatch_fini(pw);
+		return r;
+	}
+	return 0;
+}
+
+const struct xs_peer *xs_rt_peer(const struct xs_rt *rt)
+{
+	const struct pwatch *pw = rt ? xs__rt_attached(rt) : NULL;
+
+	return pw ? &pw->peer : NULL;
+}
+
+/* ------------------------------------------------------------ builders */
+
 int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_session *s,
 		       const struct xs_topo *t, const struct xs_plan_opts *po,
 		       const struct xs_rt_client_cbs *cbs)
@@ -379,7 +476,7 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 	struct cctx *ctx;
 	struct side sd;
 	uint32_t w;
-	int r;
+	int r, watch;
 
 	if (plan_out)
 		*plan_out = NULL;
@@ -389,6 +486,9 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 	if ((w && !s->workers) || w >= XS_PLAN_MAX_TASKS)
 		return xs_seterr(-XS_ERT_SESSION, "client session with %u workers and %s worker queues", w,
 				 s->workers ? "" : "no");
+	watch = cbs->on_peer_death || cbs->stop_on_peer_death;
+	if (watch && (r = pwatch_check(rt, s->peer_pid, "client")) < 0)
+		return r;
 	ctx = calloc(w + 1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
@@ -403,6 +503,13 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 			    .worker_poll = client_worker_poll, .init = client_init, .fini = client_fini };
 	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
+	if (r >= 0 && watch) {
+		int e = pwatch_start(rt, s->peer_pid, cbs->on_peer_death, cbs->user,
+				     cbs->stop_on_peer_death);
+
+		if (e < 0)
+			return e; /* the lthreads stay added: destroy the runtime, then the plan */
+	}
 	return r;
 }
 
@@ -413,7 +520,7 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 	struct vctx *ctx;
 	struct side sd;
 	uint32_t w;
-	int r;
+	int r, watch;
 
 	if (plan_out)
 		*plan_out = NULL;
@@ -423,6 +530,9 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 	if ((w && !s->workers) || w >= XS_PLAN_MAX_TASKS)
 		return xs_seterr(-XS_ERT_SESSION, "validator session with %u workers and %s worker queues",
 				 w, s->workers ? "" : "no");
+	watch = cbs->on_peer_death || cbs->stop_on_peer_death;
+	if (watch && (r = pwatch_check(rt, s->peer_pid, "validator")) < 0)
+		return r;
 	ctx = calloc(w + 1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
@@ -438,5 +548,12 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 			    .fini = validator_fini };
 	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
+	if (r >= 0 && watch) {
+		int e = pwatch_start(rt, s->peer_pid, cbs->on_peer_death, cbs->user,
+				     cbs->stop_on_peer_death);
+
+		if (e < 0)
+			return e; /* the lthreads stay added: destroy the runtime, then the plan */
+	}
 	return r;
 }

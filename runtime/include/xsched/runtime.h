@@ -379,6 +379,10 @@ struct xs_rt_client_cbs {
 	/** Per-lthread init/fini on the reactor thread: @p task is -1 for tpu, else the worker. */
 	int (*init)(void *user, int task);
 	void (*fini)(void *user, int task);
+	/** Peer death (see "Peer watch" below): called once when the server exits. */
+	void (*on_peer_death)(void *user, pid_t pid);
+	/** Nonzero: stop the runtime when the peer exits (xs_rt_join() -> -XS_ERT_PEER_GONE). */
+	int stop_on_peer_death;
 };
 
 /**
@@ -395,7 +399,40 @@ struct xs_rt_validator_cbs {
 	/** Per-lthread init/fini, as for the client. */
 	int (*init)(void *user, int task);
 	void (*fini)(void *user, int task);
+	/** Peer death, as for the client: the peer is the scheduler process. */
+	void (*on_peer_death)(void *user, pid_t pid);
+	int stop_on_peer_death;
 };
+
+/*
+ * Peer watch. When a callbacks struct sets on_peer_death or
+ * stop_on_peer_death, the builder watches the session's peer_pid
+ * (SO_PEERCRED) through a pidfd (xsched/guard.h: one watcher thread,
+ * created by the builder, so it inherits the builder's CPU affinity: build
+ * from a housekeeping thread). When the peer exits, on that watcher thread
+ * and within milliseconds: the dead flag that xs_rt_peer() points at is set,
+ * then on_peer_death(user, pid) runs (keep it short and non-blocking: it
+ * may call async-signal-safe functions, e.g. xs_rt_stop()), then, with
+ * stop_on_peer_death, the runtime is stopped and xs_rt_join() returns
+ * -XS_ERT_PEER_GONE (unless an lthread failed first). A peer already gone at
+ * build time is reported the same way, the stop then taking effect at
+ * xs_rt_start(). Lightweight threads that want to notice it themselves test
+ * xs_peer_alive(xs_rt_peer(rt)): one load, no system call. xs_rt_destroy()
+ * stops the watcher first (the callback is not running once it returns).
+ *
+ * Off by default (both fields zero, as in a zero-initialised struct), so
+ * programs that wire their own xs_peer_watcher keep exactly their former
+ * behaviour. One watched session per runtime; a session without a peer_pid
+ * (0: not a Unix-socket peer) makes the builder fail with -XS_ERT_SESSION.
+ */
+
+struct xs_peer; /* xsched/guard.h */
+
+/**
+ * The peer watched for @p rt by the session glue, NULL when none. Valid until
+ * xs_rt_destroy(); test it with xs_peer_alive() (xsched/guard.h).
+ */
+const struct xs_peer *xs_rt_peer(const struct xs_rt *rt);
 
 /**
  * Node holding a session's shared memory: every queue file and allocator
@@ -416,8 +453,11 @@ int xs_rt_vsession_node(const struct xs_topo *t, const struct xs_vsession *s, st
  * machine; otherwise @p po->mem_node, or the plan's choice) with the user's
  * callbacks inside.
  * @param plan_out receives the plan (caller destroys it after the runtime); may be NULL.
+ * With on_peer_death / stop_on_peer_death set, also starts the peer watch
+ * (see "Peer watch" above); a failed build leaves no watch behind.
  * @return the lthread index of "tpu" (worker i is that + 1 + i), or a negative error
- *         (-XS_ERT_NO_CORES with the plan's message, -XS_ERT_SESSION, ...).
+ *         (-XS_ERT_NO_CORES with the plan's message, -XS_ERT_SESSION,
+ *         -XS_ERT_STATE when the runtime already watches a peer, ...).
  */
 int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_session *s,
 		       const struct xs_topo *t, const struct xs_plan_opts *po,

@@ -67,6 +67,7 @@ enum xs_error_rt {
 	XS_ERT_DONE,       /**< poll function result: this lightweight thread has finished */
 	XS_ERT_NODE,       /**< NUMA node index out of range or unknown to the machine */
 	XS_ERT_SESSION,    /**< session is not usable by the runtime glue (no queues, bad counts) */
+	XS_ERT_PEER_GONE,  /**< the session's peer process exited (session glue peer watch) */
 };
 
 /* ------------------------------------------------------------ CPU sets */

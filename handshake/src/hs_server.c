@@ -686,6 +686,20 @@ void xs_hs_server_stats(const struct xs_hs_server *s, uint64_t *accepted, uint64
  * one (1), or something else (-EEXIST). A socket is live when a connect
  * succeeds or would wait for backlog room.
  */
+/* "<dir>/.<base>.<pid>.tmp" beside @p path, or "" when it does not fit a
+ * sockaddr_un. */
+static const char *bind_tmp_name(char *buf, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int dl = slash ? (int)(slash - path + 1) : 0;
+	int n = snprintf(buf, size, "%.*s.%s.%ld.tmp", dl, path, slash ? slash + 1 : path,
+			 (long)getpid());
+
+	if (n < 0 || (size_t)n >= size)
+		buf[0] = '\0';
+	return buf;
+}
+
 static int probe_path(const struct sockaddr_un *sa, socklen_t len, const char *path)
 {
 	struct stat st;
@@ -716,6 +730,10 @@ int xs_hs_server_listen(const struct xs_hs_server_opts *opts, struct xs_hs_serve
 	struct stat st;
 	mode_t mode;
 	int len, err, st_path;
+	struct sockaddr_un tmp_sa;
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *bound;
+	int tmp_len;
 
 	if (!out)
 		return xs_seterr(-EINVAL, "xs_hs_server_listen: out is NULL");
@@ -785,18 +803,39 @@ int xs_hs_server_listen(const struct xs_hs_server_opts *opts, struct xs_hs_serve
 		err = xs_seterr(-errno, "fchmod socket: %s", strerror(errno));
 		goto fail;
 	}
-	if (bind(s->lfd, (const struct sockaddr *)&sa, (socklen_t)len) < 0) {
-		err = xs_seterr(-errno, "bind %s: %s", s->path, strerror(errno));
+	/* The path must appear only once the socket listens: a client that
+	 * waits for the file and connects at once would otherwise be refused
+	 * in the window between bind() and listen(). So bind a temporary name
+	 * in the same directory, listen, then rename it into place
+	 * (RENAME_NOREPLACE: a socket that appeared since the probe is not
+	 * taken over). A path too long for the temporary name binds directly. */
+	tmp_len = xs__hs_sockaddr(&tmp_sa, bind_tmp_name(tmp, sizeof(tmp), s->path));
+	if (tmp_len < 0 || !tmp[0]) {
+		tmp[0] = '\0';
+		tmp_sa = sa;
+		tmp_len = len;
+	}
+	if (tmp[0])
+		unlink(tmp); /* our own leftover from a crashed run with this pid */
+	if (bind(s->lfd, (const struct sockaddr *)&tmp_sa, (socklen_t)tmp_len) < 0) {
+		err = xs_seterr(-errno, "bind %s: %s", tmp[0] ? tmp : s->path, strerror(errno));
+		goto fail;
+	}
+	bound = tmp[0] ? tmp : s->path;
+	if (chmod(bound, mode) < 0 || listen(s->lfd, opts->backlog ? opts->backlog : 128) < 0) {
+		err = xs_seterr(-errno, "chmod/listen %s: %s", s->path, strerror(errno));
+		unlink(bound);
+		goto fail;
+	}
+	if (tmp[0] && renameat2(AT_FDCWD, tmp, AT_FDCWD, s->path, RENAME_NOREPLACE) < 0) {
+		err = xs_seterr(errno == EEXIST ? -EADDRINUSE : -errno,
+				"publishing the socket at %s: %s", s->path, strerror(errno));
+		unlink(tmp);
 		goto fail;
 	}
 	if (stat(s->path, &st) == 0) {
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
-	}
-	if (chmod(s->path, mode) < 0 || listen(s->lfd, opts->backlog ? opts->backlog : 128) < 0) {
-		err = xs_seterr(-errno, "chmod/listen %s: %s", s->path, strerror(errno));
-		unlink(s->path);
-		goto fail;
 	}
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->efd < 0) {

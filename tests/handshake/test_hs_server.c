@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/un.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -687,6 +688,49 @@ static void t_listen_mode(void)
 	umask(old);
 }
 
+/* The socket path appears only once it accepts connections (bound under a
+ * temporary name, listening, then renamed), leaves no temporary file behind,
+ * and a path too long for the temporary name still works. */
+static void connect_now(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	T_ASSERT(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	T_ASSERT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s: %s", path,
+		 strerror(errno));
+	close(fd);
+}
+
+static void t_listen_atomic(void)
+{
+	struct xs_hs_server *srv = NULL;
+	struct xs_hs_server_opts o = { .force_poll = (uint8_t)force_poll };
+	char tmp[200], longp[108];
+	struct stat st;
+	int before = t_fd_count();
+
+	o.path = th_sock_path("atomic");
+	T_OK(xs_hs_server_listen(&o, &srv));
+	connect_now(o.path); /* listening the moment the path exists */
+	snprintf(tmp, sizeof(tmp), "/tmp/.%s.%ld.tmp", o.path + 5, (long)getpid());
+	T_ASSERT(stat(tmp, &st) != 0, "temporary name %s left behind", tmp);
+	xs_hs_server_close(srv);
+	T_ASSERT(stat(o.path, &st) != 0, "socket not removed at close");
+
+	/* 107 bytes: no room for the temporary name, bound directly. */
+	memset(longp, 'q', sizeof(longp) - 1);
+	memcpy(longp, "/tmp/xs-hs-long-", 16);
+	longp[sizeof(longp) - 1] = '\0';
+	unlink(longp);
+	o.path = longp;
+	T_OK(xs_hs_server_listen(&o, &srv));
+	connect_now(longp);
+	xs_hs_server_close(srv);
+	T_EQ(t_fd_count(), before);
+}
+
 static void t_listen_bad_args(void)
 {
 	struct xs_hs_server *srv = NULL;
@@ -758,6 +802,7 @@ static const struct th_case cases[] = {
 	{ "listen_not_socket", t_listen_not_socket },
 	{ "listen_mode", t_listen_mode },
 	{ "listen_bad_args", t_listen_bad_args },
+	{ "listen_atomic", t_listen_atomic },
 	{ "close_keeps_replacement", t_close_keeps_replacement },
 };
 

@@ -28,6 +28,17 @@ base_pkgs=(build-essential cmake pkg-config liburing-dev libhwloc-dev)
 peer_pkgs=(libboost-dev libck-dev libdpdk-dev gnuplot-nox)
 test_pkgs=(clang libclang-rt-14-dev strace procps)
 
+# Totals over every ctest pass, for the closing line.
+passed=0 failed=0
+tally() { # ctest output file
+	local line n f
+	line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$1" | tail -n 1 || true)
+	n=$(sed -nE 's/.* failed out of ([0-9]+).*/\1/p' <<<"$line")
+	f=$(sed -nE 's/.*passed, ([0-9]+) tests? failed.*/\1/p' <<<"$line")
+	passed=$((passed + ${n:-0} - ${f:-0}))
+	failed=$((failed + ${f:-0}))
+}
+
 configure() { # dir, extra cmake args...
 	local dir=$1; shift
 	cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$top/$dir.configure.log" 2>&1 ||
@@ -49,11 +60,14 @@ test)
 	start=$(date +%s)
 	echo "== plain build (gcc) =="
 	configure build
-	ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
+	ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 | tee "$top/build.ctest.log"
+	tally "$top/build.ctest.log"
 	echo "== ASan+UBSan build =="
 	configure build-asan -DXS_SANITIZE=address -DXS_BUILD_BENCH=OFF
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 300 -LE 'slow|nosan'
+		ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 300 -LE 'slow|nosan' |
+		tee "$top/build-asan.ctest.log"
+	tally "$top/build-asan.ctest.log"
 	echo "== TSan build (concurrent tests) =="
 	configure build-tsan -DXS_SANITIZE=thread -DXS_BUILD_BENCH=OFF -DXS_BUILD_TOOLS=OFF
 	# The TSan runtimes of gcc 12 / clang 14 abort at start ("FATAL:
@@ -77,15 +91,20 @@ test)
 	fi
 	tsan_rc=0
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "${tsan_pre[@]}" \
-		ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 300 -L tsan || tsan_rc=$?
+		ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 300 -L tsan |
+		tee "$top/build-tsan.ctest.log" || tsan_rc=$?
+	tally "$top/build-tsan.ctest.log"
 	[ -z "$tsan_restore" ] || sysctl -qw vm.mmap_rnd_bits="$tsan_restore"
 	[ "$tsan_rc" -eq 0 ] || exit "$tsan_rc"
 	if [ -f "$top/tests/fuzz/CMakeLists.txt" ]; then
 		echo "== clang build + fuzz smoke =="
 		CC=clang configure build-fuzz -DXS_BUILD_FUZZ=ON -DXS_BUILD_BENCH=OFF
-		ctest --test-dir build-fuzz --output-on-failure -j "$jobs" --timeout 600 -L fuzz
+		ctest --test-dir build-fuzz --output-on-failure -j "$jobs" --timeout 600 -L fuzz |
+			tee "$top/build-fuzz.ctest.log"
+		tally "$top/build-fuzz.ctest.log"
 	fi
 	echo "xsched: whole suite finished in $(( $(date +%s) - start )) s"
+	echo "suite: $passed passed, $failed failed"
 	;;
 *)
 	echo "usage: $0 bench [queue_latency options] | test" >&2

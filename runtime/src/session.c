@@ -161,41 +161,73 @@ XS_INLINE int empty_or_err(const struct xs_spsc *q, int items)
 	return XS_UNLIKELY(e < 0) ? e : items;
 }
 
+/*
+ * Take up to @p burst messages from consumer @p q, hand each to @p each and
+ * release them all with one finalize (one Release store of `read`).
+ * @return messages taken, the callback's error, or the queue's sticky error
+ *         when it ran dry early.
+ */
+static int drain(struct xs_spsc *q, unsigned burst, int (*each)(void *ctx, const void *m),
+		 void *ctx)
+{
+	unsigned i;
+	int r;
+
+	for (i = 0; i < burst; i++) {
+		const void *m = xs_spsc_poll(q);
+
+		if (!m)
+			break;
+		if ((r = each(ctx, m)) < 0) {
+			xs_spsc_finalize(q);
+			return r;
+		}
+	}
+	xs_spsc_finalize(q);
+	return i < burst ? empty_or_err(q, (int)i) : (int)i;
+}
+
+/* Per-message adapters: a missing user callback consumes the message. */
+static int each_progress(void *ctx, const void *m)
+{
+	struct cctx *c = ctx;
+
+	return c->cbs.on_progress ? c->cbs.on_progress(c->cbs.user, m) : 0;
+}
+
+static int each_tpu(void *ctx, const void *m)
+{
+	struct cctx *c = ctx;
+
+	return c->cbs.on_tpu ? c->cbs.on_tpu(c->cbs.user, m) : 0;
+}
+
+static int each_result(void *ctx, const void *m)
+{
+	struct cctx *c = ctx;
+
+	return c->cbs.on_result ? c->cbs.on_result(c->cbs.user, c->worker, m) : 0;
+}
+
+static int each_work(void *ctx, const void *m)
+{
+	struct vctx *c = ctx;
+
+	return c->cbs.on_work ? c->cbs.on_work(c->cbs.user, c->worker, m,
+					       &c->s->workers[c->worker].worker_to_pack)
+			      : 0;
+}
+
 static int client_tpu_poll(void *arg)
 {
 	struct cctx *c = arg;
-	struct xs_session *s = c->s;
-	int items = 0, r;
-	unsigned i;
+	int items, r;
 
-	for (i = 0; i < c->burst; i++) {
-		const struct xs_progress *m = xs_spsc_poll(&s->progress);
-
-		if (!m)
-			break;
-		if (c->cbs.on_progress && (r = c->cbs.on_progress(c->cbs.user, m)) < 0) {
-			xs_spsc_finalize(&s->progress);
-			return r;
-		}
-	}
-	xs_spsc_finalize(&s->progress);
-	items += (int)i;
-	if (i < c->burst && (r = empty_or_err(&s->progress, 0)) < 0)
+	if ((items = drain(&c->s->progress, c->burst, each_progress, c)) < 0)
+		return items;
+	if ((r = drain(&c->s->tpu_to_pack, c->burst, each_tpu, c)) < 0)
 		return r;
-	for (i = 0; i < c->burst; i++) {
-		const struct xs_tpu_to_pack *m = xs_spsc_poll(&s->tpu_to_pack);
-
-		if (!m)
-			break;
-		if (c->cbs.on_tpu && (r = c->cbs.on_tpu(c->cbs.user, m)) < 0) {
-			xs_spsc_finalize(&s->tpu_to_pack);
-			return r;
-		}
-	}
-	xs_spsc_finalize(&s->tpu_to_pack);
-	items += (int)i;
-	if (i < c->burst && (r = empty_or_err(&s->tpu_to_pack, 0)) < 0)
-		return r;
+	items += r;
 	if (c->cbs.tpu_poll) {
 		if ((r = c->cbs.tpu_poll(c->cbs.user)) < 0)
 			return r;
@@ -208,23 +240,10 @@ static int client_worker_poll(void *arg)
 {
 	struct cctx *c = arg;
 	struct xs_hs_worker *w = &c->s->workers[c->worker];
-	int items = 0, r;
-	unsigned i;
+	int items, r;
 
-	for (i = 0; i < c->burst; i++) {
-		const struct xs_worker_to_pack *m = xs_spsc_poll(&w->worker_to_pack);
-
-		if (!m)
-			break;
-		if (c->cbs.on_result && (r = c->cbs.on_result(c->cbs.user, c->worker, m)) < 0) {
-			xs_spsc_finalize(&w->worker_to_pack);
-			return r;
-		}
-	}
-	xs_spsc_finalize(&w->worker_to_pack);
-	items += (int)i;
-	if (i < c->burst && (r = empty_or_err(&w->worker_to_pack, 0)) < 0)
-		return r;
+	if ((items = drain(&w->worker_to_pack, c->burst, each_result, c)) < 0)
+		return items;
 	if (c->cbs.worker_poll) {
 		if ((r = c->cbs.worker_poll(c->cbs.user, c->worker, &w->pack_to_worker)) < 0)
 			return r;
@@ -258,25 +277,8 @@ static int validator_tpu_poll(void *arg)
 static int validator_worker_poll(void *arg)
 {
 	struct vctx *c = arg;
-	struct xs_hs_worker *w = &c->s->workers[c->worker];
-	int r;
-	unsigned i;
 
-	for (i = 0; i < c->burst; i++) {
-		const struct xs_pack_to_worker *m = xs_spsc_poll(&w->pack_to_worker);
-
-		if (!m)
-			break;
-		if (c->cbs.on_work &&
-		    (r = c->cbs.on_work(c->cbs.user, c->worker, m, &w->worker_to_pack)) < 0) {
-			xs_spsc_finalize(&w->pack_to_worker);
-			return r;
-		}
-	}
-	xs_spsc_finalize(&w->pack_to_worker);
-	if (i < c->burst)
-		return empty_or_err(&w->pack_to_worker, (int)i);
-	return (int)i;
+	return drain(&c->s->workers[c->worker].pack_to_worker, c->burst, each_work, c);
 }
 
 static int validator_init(void *arg)

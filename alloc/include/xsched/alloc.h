@@ -164,6 +164,20 @@ extern "C" {
 /** Largest file accepted: upstream computes num_slabs from F mod 2^32. */
 #define XS_ALLOC_MAX_FILE    0xFFFFFFFFull
 
+/**
+ * On-disk formats of rts-alloc (rows of the allocator's format table).
+ * Named by the format, not the crate: see shared/spec/RTS_ALLOC4.md.
+ */
+enum xs_alloc_format {
+	XS_ALLOC_FMT_0_2 = 0, /**< rts-alloc 0.2.0 (and 1.0.0): header VERSION 1, fixed worker index */
+	XS_ALLOC_FMT_2_0 = 1, /**< crate 2.0.0 (agave 4.0 line): source unread, ASSUMED equal to 0.2 */
+	XS_ALLOC_FMT_3_0 = 2, /**< crate 4.0.0 (agave 4.1-4.3): 0x0003_0000, claimed slots, tagged head */
+	XS_ALLOC_FMT_4_0 = 3, /**< crate 5.x (agave 4.4 / SDK): 0x0004_0000, 128-byte entries, per-worker remote frees */
+	XS_ALLOC_FMT_ANY = 0xFF, /**< join only: detect from the header */
+};
+/** Worker id argument meaning "claim the first free slot" (claim formats). */
+#define XS_ALLOC_CLAIM 0xFFFFFFFFu
+
 /** Policies for emptied slabs (xs_alloc_set_policy()). */
 enum xs_alloc_policy {
 	/** rts-alloc 0.2.0: a slab whose last slot its owner frees goes back to

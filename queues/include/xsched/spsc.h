@@ -58,7 +58,16 @@ extern "C" {
 /** On-disk formats. The difference is the version byte at offset 136. */
 enum xs_shaq_format {
 	XS_SHAQ_0_2 = 0, /**< shaq 0.2.0 (handshake VERSION 1): no version byte */
-	XS_SHAQ_1_0 = 1, /**< shaq 1.0.x (handshake VERSION 2): version byte == 1 */
+	XS_SHAQ_1_0 = 1, /**< shaq 1.0.x (VERSION 2, 3): version byte == 1 */
+	XS_SHAQ_2_0 = 2, /**< shaq format 2.0 (crates 2.0.0, 3.0.0; VERSION 4, 5): magic + 0x0002_0000 + mask */
+	XS_SHAQ_3_0 = 3, /**< shaq format 3.0 (crate 4.x; SDK handshake): format 2.0 + futex waiters line */
+	XS_SHAQ_ANY = 0xFF, /**< join only: detect the format from the header */
+};
+
+/** Queue kinds (format 2.0 and later have both; earlier formats only SPSC). */
+enum xs_shaq_kind {
+	XS_SHAQ_SPSC = 0,
+	XS_SHAQ_MPMC = 1,
 };
 
 enum xs_spsc_role {

@@ -23,6 +23,7 @@
  *   bench_row_latency(&r, "slab_alloc_local", "core", cpus, 2, &hist);
  *   bench_row_floor(&r, "malloc", before_ns, after_ns); // ratio vs a baseline
  *                                        // measured just before and after (e.g. malloc)
+ *   bench_row_wait(&r, BENCH_WAIT_POLL_RELAX); // how the receiving side waited
  *   bench_report_row(&rep, &r);          // table line or one JSON object
  *   bench_report_end(&rep);              // closing notes, --plot
  *
@@ -30,14 +31,27 @@
  *  - `--format table` (default): a readable table on stdout; `--format json`:
  *    one JSON object per line, every object has "bench" (row name),
  *    "placement" and "cpus"; units are in key names (p50_ns, msgs_per_s).
- *  - Latency rows: p50_ns p90_ns p99_ns p999_ns max_ns (+ floor_p50_ns and
- *    ratio_to_floor when a baseline was attached). Throughput rows:
- *    msgs_per_s (+ ratio_to_floor).
+ *  - Latency rows: p50_ns p90_ns p99_ns p999_ns max_ns (+ floor_p50_ns,
+ *    floor_bench, ratio_to_floor and its spread ratio_to_floor_min/_max
+ *    when a baseline was attached). Throughput rows: msgs_per_s (+ the same
+ *    floor keys with floor_msgs_per_s). Every row says how its receiver
+ *    waited: "wait" (bench_row_wait(), BENCH_WAIT_*).
+ *  - A ratio only ever divides by something measured in the same run and
+ *    named by <K>_bench; figures from elsewhere go apart through
+ *    bench_report_quoted() (tests/bench/bench_json_check enforces both).
  *  - Diagnostics and the progress line go to stderr (bench_progress()).
  *  - No benchmark asserts a timing; ratios against a baseline measured in the
  *    same run are the headline, absolute times are context.
  *
- * Pieces:
+ * Pieces (one source file each, readable alone):
+ *  - harness_opts.c   options, --only/--plot checks, error format
+ *  - harness_clock.c  clock
+ *  - harness_hist.c   histogram and percentiles
+ *  - harness_pair.c   topology, CPU pairs, two-sided runs on pinned reactors
+ *  - harness_floor.c  the floors, throughput trials, ratio statistics
+ *  - harness_report.c machine description, rows, table and JSON output
+ *  - harness_plot.c   --plot through gnuplot
+ *
  *  - Clock: bench_ticks() is rdtsc when the TSC is invariant (cpuid
  *    0x80000007 EDX bit 8) and calibrated against CLOCK_MONOTONIC_RAW,
  *    otherwise clock_gettime(CLOCK_MONOTONIC_RAW) in ns. Convert with
@@ -56,16 +70,28 @@
  *    threads on two pinned runtime reactors, released together by a spin
  *    barrier (struct bench_barrier); bench_run_one() runs one side in this
  *    process (two-process benchmarks: fork, one side each).
- *  - Waiting: bench_relax() (pause) for senders; bench_spin_*() for
- *    receivers, the pacing of xs_spsc_wait() for loops that wait on
- *    something else than an xsched queue.
- *  - Hardware floors: bench_floor_pingpong() (bare cache-line ping-pong, one
- *    flag each way) and bench_floor_stream() (an ideal batched ring of a given
- *    message size), for ratios "this row / what the hardware allows";
- *    bench_trials() runs median-of-N throughput trials sized to a duration.
+ *  - Waiting: every row says how its receiving side waited
+ *    (bench_row_wait(), BENCH_WAIT_*). The default of spinning rows is the
+ *    runtime's own: poll, and when nothing is there one bench_relax()
+ *    (== xs_cpu_relax(), what an idle reactor round does) before polling
+ *    again. bench_spin_*() give the pacing of xs_spsc_wait() to loops that
+ *    wait on something else than an xsched queue (the "paced" rows).
+ *  - Floors: bench_floor_pingpong() (bare cache-line ping-pong, one flag each
+ *    way), bench_floor_slot_pingpong() (the queue format's own floor: a slot
+ *    and a counter each way) and bench_floor_stream() (an ideal batched ring
+ *    of a given message size), for ratios "this row / what the hardware
+ *    allows"; bench_trials() runs median-of-N throughput trials sized to a
+ *    duration; bench_ratio_of() summarises per-pair ratios of interleaved
+ *    measurements (median and spread).
  *  - Results: bench_row_latency()/bench_row_throughput()/bench_row_skipped(),
- *    bench_row_floor() (baseline before and after, ratio, >25 % = unstable),
+ *    bench_row_floor() (baseline before and after, ratio and its spread,
+ *    >25 % = unstable), bench_row_floor_bound() (the same for a baseline that
+ *    is a lower bound: a row beating it is flagged "floor unreliable"),
+ *    bench_row_ratio() (interleaved rounds, primary or second floor),
  *    bench_row_num()/bench_row_str() for extra JSON keys (units in names).
+ *  - Quoted figures (measured elsewhere, e.g. upstream's on another machine)
+ *    are never divided by: bench_report_quoted() prints them apart, labelled
+ *    "quoted, another machine".
  *  - Machine description: struct bench_machine (CPU model, kernel, nodes,
  *    SMT, hypervisor, huge pages, clock), printed once per run.
  *  - Plot: bench_report_end() writes an SVG or PNG of the latency
@@ -151,6 +177,24 @@ void bench_opts_usage(FILE *f);
 /** True when @p row is selected by --only (always true without --only). */
 bool bench_selected(const struct bench_opts *o, const char *row);
 
+/**
+ * Check --only against the program's @p n row names before anything runs:
+ * every pattern must match at least one of them.
+ * @return 0, or -1 with "<program>: --only: 'PAT' matches no row ..." on
+ *         stderr (exit 2).
+ */
+int bench_only_check(const struct bench_opts *o, const char *const *names, int n);
+
+/** The program name used in messages (basename of argv[0], set by bench_opts_parse). */
+extern const char *bench_progname;
+
+/**
+ * Print a bad-option message in the one format every benchmark uses:
+ * "<program>: <opt>: <what is wrong>\n" on stderr. For the on_extra
+ * callbacks of bench_opts_parse().
+ */
+void bench_opt_error(const char *opt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---------------------------------------------------------------- clock */
 
 /** Clock state, set once by bench_clock_init(). */
@@ -209,20 +253,38 @@ BENCH_INLINE bool bench_expired(uint64_t deadline)
 	return bench_ticks() >= deadline;
 }
 
-/** Spin-wait hint (pause). Every spin loop of every row uses this one. */
+/**
+ * Spin-wait hint: xs_cpu_relax() (pause on x86), what the runtime's reactor
+ * does after a round in which no lthread found work. Every spin loop of
+ * every row uses this one.
+ */
 BENCH_INLINE void bench_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
+	xs_cpu_relax();
 }
 
+/*
+ * How a row's receiving side waited (JSON key "wait", table column "wait").
+ * Every row names one; a sender that finds its queue full always retries
+ * after one bench_relax().
+ */
+/** poll once; when nothing is there, one bench_relax() and poll again (the
+ *  reactor's idle round; the default of every spinning row) */
+#define BENCH_WAIT_POLL_RELAX "poll_relax"
+/** the pacing of xs_spsc_wait(): xsched rows call it, the others follow the
+ *  same policy through bench_spin_*() */
+#define BENCH_WAIT_PACED "paced"
+/** lthreads of a runtime: the poll function returns when nothing is there
+ *  and the reactor loop relaxes once before the next round */
+#define BENCH_WAIT_REACTOR "reactor"
+/** blocked in the kernel (read, futex, epoll, waitid ...) */
+#define BENCH_WAIT_BLOCK "block"
+
 /**
- * Receive-side pacing, the policy of xs_spsc_wait() (xsched/spsc.h) for
- * loops that are not waiting on an xsched queue (the floors; the peers with
- * queue_latency --pace-peers): after a receive finds nothing, wait before
+ * Receive-side pacing (BENCH_WAIT_PACED), the policy of xs_spsc_wait()
+ * (xsched/spsc.h) for loops that are not waiting on an xsched queue (the
+ * streaming floor; the peers' *_paced rows of queue_latency): after a
+ * receive finds nothing, wait before
  * trying again, in bench_relax() periods, as many as the items the previous
  * run of successful receives delivered (capped at BENCH_SPIN_MAX), then one
  * period per further empty try. A ping-pong delivers one item per run: its
@@ -232,7 +294,7 @@ BENCH_INLINE void bench_relax(void)
  * after every message, which is what limits streaming with a commit per
  * message.
  */
-#define BENCH_SPIN_MAX 64u /* == XS_SPSC_PACE_MAX (checked in harness.c; spsc.h is C only) */
+#define BENCH_SPIN_MAX 64u /* == XS_SPSC_PACE_MAX (checked in harness_floor.c; spsc.h is C only) */
 
 struct bench_spin {
 	uint32_t run; /**< successful receives since the last empty one */
@@ -312,7 +374,7 @@ BENCH_INLINE void bench_hist_record(struct bench_hist *h, uint64_t v)
  * Value at percentile @p pct (0..100): the bucket of the nearest-rank
  * sample, interpolated only between neighbouring occupied buckets at most
  * one clock step apart (sub-step values with a clock that ticks in steps,
- * see harness.c; never across an empty span, so a sparse tail reports a
+ * see harness_hist.c; never across an empty span, so a sparse tail reports a
  * measured value), clamped to [min, max]; 100 gives the exact max; 0 for an
  * empty histogram.
  */
@@ -366,6 +428,56 @@ int bench_plan(const struct bench_topo *t, const char *placement, int out[2], ch
 /** Pin the calling thread to @p cpu. @return 0 or -errno. */
 int bench_pin_self(int cpu);
 
+/**
+ * Warm-up then measurement of a latency loop, both bounded in time, so that
+ * a loaded machine (a partner preempted for milliseconds per sample) cannot
+ * stretch a row far past --duration: the warm-up ends after @p warmup
+ * samples or a quarter of @p max_s, whichever comes first; the measurement
+ * after @p iters samples or @p max_s. Use:
+ *
+ *   struct bench_window w;
+ *   bench_window_start(&w, warmup, iters, max_s);
+ *   for (i = 0; !w.done; i++) {
+ *           t0 = bench_ticks(); ... one round trip ...; t1 = bench_ticks();
+ *           if (bench_window_step(&w, i, t1))
+ *                   bench_hist_record(h, t1 - t0);
+ *   }
+ */
+struct bench_window {
+	uint64_t warmup, iters, n; /**< planned samples; n: last one + 1 once measuring */
+	uint64_t deadline, span;   /**< current phase's end; measurement length (ticks) */
+	int measuring, done;
+};
+
+BENCH_INLINE void bench_window_start(struct bench_window *w, uint64_t warmup, uint64_t iters,
+				     double max_s)
+{
+	w->warmup = warmup;
+	w->iters = iters;
+	w->n = warmup + iters;
+	w->span = max_s > 0 ? bench_ns_to_ticks(max_s * 1e9) : UINT64_MAX / 4;
+	w->deadline = bench_ticks() + (warmup ? w->span / 4 : w->span);
+	w->measuring = warmup == 0;
+	w->done = iters == 0;
+}
+
+/** After sample @p i (0-based) ended at @p t: 1 when it is to be recorded
+ *  (0 during the warm-up); sets w->done after the last one. */
+BENCH_INLINE int bench_window_step(struct bench_window *w, uint64_t i, uint64_t t)
+{
+	if (!w->measuring) {
+		if (i + 1 >= w->warmup || ((i & 255) == 255 && t > w->deadline)) {
+			w->measuring = 1;
+			w->n = i + 1 + w->iters;
+			w->deadline = t + w->span;
+		}
+		return 0;
+	}
+	if (i + 1 >= w->n || ((i & 255) == 0 && t > w->deadline))
+		w->done = 1;
+	return 1;
+}
+
 /** Spin barrier for two (or more) threads. */
 struct bench_barrier {
 	unsigned parties;
@@ -385,6 +497,25 @@ void bench_barrier_wait(struct bench_barrier *b);
  */
 int bench_run_pair(int cpu_a, void *(*fa)(void *), void *a, int cpu_b, void *(*fb)(void *),
 		   void *b);
+
+/** Reactor counters of a bench_run_pair_polls() run, side a [0] and b [1]. */
+struct bench_pair_stats {
+	uint64_t rounds[2];      /**< reactor loop rounds */
+	uint64_t idle_rounds[2]; /**< rounds in which the lthread found nothing */
+	uint64_t polls[2];       /**< calls of the poll function */
+};
+
+/**
+ * Like bench_run_pair(), but @p pa and @p pb are real lthread poll functions
+ * (xsched/runtime.h: a bounded step, > 0 when they did work, 0 when they
+ * found nothing, XS_RT_DONE when finished): each reactor loops over its
+ * lthread as in production, relaxing once after an idle round, so the
+ * reactor's per-round cost is part of what is measured. @p st (may be NULL)
+ * receives the reactors' counters.
+ * @return 0 or a negative error.
+ */
+int bench_run_pair_polls(int cpu_a, xs_rt_poll_fn pa, void *a, int cpu_b, xs_rt_poll_fn pb,
+			 void *b, struct bench_pair_stats *st);
 
 /**
  * Run fn(arg) as one lightweight thread on a reactor pinned to @p cpu, in
@@ -408,16 +539,40 @@ int bench_floor_pingpong(int cpu_a, int cpu_b, uint64_t iters, double max_s,
 			 struct bench_hist *hist);
 
 /**
+ * The queue format's own floor (a counter plus a slot each way): the sender
+ * copies a @p msg_size byte message into the next slot of a ring laid out as
+ * a shaq queue (slots from offset 192, @p msg_size apart, @p capacity of
+ * them), then publishes its position in a counter on its own line; the
+ * receiver polls the counter and copies the slot out (nothing released,
+ * nothing validated but the sequence). Each side answers on a second such
+ * ring. With @p touch the receiver also reads the line of the next slot each
+ * time its poll finds nothing, so that line is already on its way when the
+ * counter moves. Receivers wait as BENCH_WAIT_POLL_RELAX says. Round trips
+ * as seen by A go into @p hist, as bench_floor_pingpong().
+ * @return 0 or -errno (-EINVAL: msg_size not a multiple of 8 in 8..1024,
+ *         capacity not a power of two).
+ */
+int bench_floor_slot_pingpong(int cpu_a, int cpu_b, size_t msg_size, uint32_t capacity,
+			      int touch, uint64_t iters, double max_s, struct bench_hist *hist);
+
+/**
  * Streaming floor: an ideal single-producer single-consumer ring of
  * @p capacity slots of @p msg_size bytes (same stride as a shaq ring),
  * producer on @p cpu_a publishing every @p batch messages, consumer on
  * @p cpu_b copying each message out and releasing space every @p batch.
- * Nothing is validated and both ends cache the peer's counter. Runs
- * @p trials trials of about @p trial_s seconds each.
+ * Nothing is validated and both ends cache the peer's counter. The consumer
+ * waits with the pacing of xs_spsc_wait() (BENCH_WAIT_PACED: the faster of
+ * the two ways on a stream). Runs @p trials trials of about @p trial_s
+ * seconds each.
  * @return median messages per second over the trials, or a negative -errno.
  */
 double bench_floor_stream(int cpu_a, int cpu_b, size_t msg_size, uint32_t capacity,
 			  uint32_t batch, int trials, double trial_s);
+
+/** bench_floor_stream() with the consumer waiting paced (@p paced 1) or as
+ *  BENCH_WAIT_POLL_RELAX (0). */
+double bench_floor_stream_wait(int cpu_a, int cpu_b, size_t msg_size, uint32_t capacity,
+			       uint32_t batch, int paced, int trials, double trial_s);
 
 /**
  * Throughput trials: @p run(ctx, n) moves n messages and returns the elapsed
@@ -428,6 +583,18 @@ double bench_floor_stream(int cpu_a, int cpu_b, size_t msg_size, uint32_t capaci
  */
 double bench_trials(double (*run)(void *ctx, uint64_t n), void *ctx, int trials, double trial_s,
 		    uint64_t max_msgs, double *best);
+
+/**
+ * Summary of per-pair ratios (row / adjacent floor, one per round of an
+ * interleaved measurement): the median and the extremes.
+ */
+struct bench_ratio {
+	double median, min, max;
+	int n; /**< pairs; 0 = no ratio */
+};
+
+/** Fill @p out from the @p n ratios at @p v (values <= 0 or not finite are skipped). */
+void bench_ratio_of(struct bench_ratio *out, const double *v, int n);
 
 /* -------------------------------------------------------------- machine */
 
@@ -448,7 +615,18 @@ void bench_machine_describe(struct bench_machine *m, const struct bench_topo *t)
 
 enum bench_kind { BENCH_LATENCY = 0, BENCH_THROUGHPUT = 1, BENCH_INFO = 2 };
 
-#define BENCH_MAX_EXTRA 10
+#define BENCH_MAX_EXTRA 16
+
+/** A second floor of a row (queue_latency: the format floor beside the flag floor). */
+struct bench_floor2 {
+	const char *key;   /**< JSON key stem, e.g. "format_floor" (NULL: none) */
+	const char *name;  /**< the floor row(s) it comes from, comma separated */
+	const char *label; /**< table column label, e.g. "format" */
+	double value;      /**< ns (latency) or msgs/s (throughput) */
+	struct bench_ratio ratio;
+	int bound;         /**< the floor is a bound: beating it flags unreliable */
+	int unreliable;    /**< bound and the median ratio beats it */
+};
 
 /** One result line. Build with bench_row_latency()/bench_row_throughput(). */
 struct bench_row {
@@ -469,6 +647,16 @@ struct bench_row {
 	double ratio_to_floor;     /**< latency: p50 / floor; throughput: msgs_per_s / floor */
 	int floor_unstable;        /**< the two floors differ by more than 25 % */
 	const char *floor_name;    /**< which baseline row, e.g. "floor_pingpong" */
+	const char *floor_label;   /**< table column label (NULL: "floor") */
+	double ratio_min, ratio_max; /**< spread of ratio_to_floor over the pairs */
+	int ratio_rounds;          /**< pairs ratio_to_floor is the median of */
+	int floor_bound;           /**< the baseline is a bound of this row (a floor, not
+	                                just a reference): beating it is noise */
+	int floor_unreliable;      /**< floor_bound and the row beats it (latency ratio
+	                                < 1, throughput ratio > 1): "floor unreliable in
+	                                this run", never a result */
+	struct bench_floor2 f2;    /**< a second floor, when f2.key is set */
+	const char *wait;          /**< how the receiving side waited (BENCH_WAIT_*) */
 	/* extra key/values printed in JSON (and some in the table notes) */
 	int nextra;
 	struct {
@@ -496,6 +684,28 @@ void bench_row_skipped(struct bench_row *r, enum bench_kind kind, const char *be
  * floor_unstable (> 25 % apart).
  */
 void bench_row_floor(struct bench_row *r, const char *floor_name, double before, double after);
+/**
+ * bench_row_floor() for a baseline that bounds the row (a latency cannot be
+ * below it, a throughput not above): a row that beats it gets
+ * floor_unreliable (reported as "floor unreliable in this run").
+ */
+void bench_row_floor_bound(struct bench_row *r, const char *floor_name, double before,
+			   double after);
+/**
+ * Attach a floor measured interleaved with the row: @p ratio summarises the
+ * per-pair ratios (bench_ratio_of()), @p floor_value is the typical floor
+ * (e.g. the median of the adjacent floors). @p which 0 sets the primary
+ * floor (JSON floor_*, ratio_to_floor*), 1 the second one, whose JSON keys
+ * start with @p key ("format_floor" -> format_floor_p50_ns,
+ * ratio_to_format_floor, ...). @p label is the table column label. With
+ * @p bound, a median that beats the floor sets the unreliable flag.
+ * @p floor_name, @p key and @p label must outlive the report.
+ */
+void bench_row_ratio(struct bench_row *r, int which, const char *key, const char *label,
+		     const char *floor_name, double floor_value, const struct bench_ratio *ratio,
+		     int bound);
+/** Say how the row's receiving side waited (BENCH_WAIT_* or a static string). */
+void bench_row_wait(struct bench_row *r, const char *how);
 /** Add a numeric extra key (units in the name, e.g. "msg_bytes"). */
 void bench_row_num(struct bench_row *r, const char *key, double v);
 /** Add a string extra key. @p v must outlive the report (static or interned). */
@@ -515,6 +725,7 @@ struct bench_report {
 	char section[64];
 	int progress_shown;
 	int unstable_rows;
+	int unreliable_rows;
 };
 
 /**
@@ -531,6 +742,18 @@ void bench_report_row(struct bench_report *rep, const struct bench_row *r);
 /** Print a free-form note (table: "  note: ..."; json: {"bench":"note",...}). */
 void bench_report_note(struct bench_report *rep, const char *placement, const int *cpus,
 		       int ncpus, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/**
+ * A figure measured elsewhere (upstream's, another machine), for context
+ * only: printed apart from the rows, labelled "quoted, another machine",
+ * never divided by. Give @p value in the unit of the rows it is context for
+ * (ns, msgs/s ...) so that tests/bench can verify no ratio was made from it.
+ * Table: "  quoted, another machine (<source>): <what> <value> <unit>" (ns
+ * shown as us or ms when large); JSON: {"bench":"quoted","kind":"info",
+ * "what":..,"quoted_value":..,"unit":..,"source":..,"label":"quoted,
+ * another machine"}.
+ */
+void bench_report_quoted(struct bench_report *rep, const char *what, double value,
+			 const char *unit, const char *source);
 /** Last reported row named @p bench of @p kind in @p placement, or NULL. */
 const struct bench_row *bench_report_find(const struct bench_report *rep, const char *bench,
 					  enum bench_kind kind, const char *placement);
@@ -550,6 +773,9 @@ void bench_progress(struct bench_report *rep, int step, int steps, const char *f
  * @return 0, or -1 with a clear message on stderr (gnuplot missing, bad name).
  */
 int bench_plot(const struct bench_report *rep, const char *file);
+
+/** True when gnuplot is on $PATH (--plot is refused up front otherwise). */
+bool bench_have_gnuplot(void);
 
 #ifdef __cplusplus
 }

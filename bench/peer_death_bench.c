@@ -58,7 +58,7 @@ static int on_extra(void *ctx, int opt, const char *arg)
 	case 'M':
 		c->child_mib = (unsigned)strtoul(arg, NULL, 10);
 		if (c->child_mib > 4096) {
-			fprintf(stderr, "peer_death_bench: --child-mib at most 4096\n");
+			bench_opt_error("--child-mib", "'%s': at most 4096", arg);
 			return -1;
 		}
 		return 0;
@@ -270,6 +270,7 @@ int main(int argc, char **argv)
 	floors[0] = bench_ticks_to_ns(bench_hist_percentile(&h, 50));
 	bench_row_latency(&rows[nrows], "floor_waitid", "process", NULL, 0, &h);
 	bench_row_floor(&rows[nrows], "floor_waitid", floors[0], floors[0]); /* itself */
+	bench_row_wait(&rows[nrows], BENCH_WAIT_BLOCK); /* in waitid() */
 	nrows++;
 
 	bench_progress(&rep, 2, 5, "pidfd");
@@ -278,8 +279,10 @@ int main(int argc, char **argv)
 		bench_row_skipped(&rows[nrows++], BENCH_LATENCY, "pidfd_flag", "process", NULL, 0,
 				  xs_strerror(rc));
 	} else {
-		bench_row_latency(&rows[nrows++], "pidfd_flag", "process", NULL, 0, &h);
-		bench_row_latency(&rows[nrows++], "pidfd_callback", "process", NULL, 0, &cb);
+		bench_row_latency(&rows[nrows], "pidfd_flag", "process", NULL, 0, &h);
+		bench_row_wait(&rows[nrows++], BENCH_WAIT_POLL_RELAX); /* spins on the flag */
+		bench_row_latency(&rows[nrows], "pidfd_callback", "process", NULL, 0, &cb);
+		bench_row_wait(&rows[nrows++], BENCH_WAIT_BLOCK); /* the watcher in epoll */
 	}
 	npidfd = nrows;
 
@@ -290,11 +293,13 @@ int main(int argc, char **argv)
 
 	bench_progress(&rep, 4, 5, "poll_2ms_flag");
 	rc = measure(K_POLL, &c, iters, warmup, max_s, &h, NULL);
-	if (rc < 0)
+	if (rc < 0) {
 		bench_row_skipped(&rows[nrows++], BENCH_LATENCY, "poll_2ms_flag", "process", NULL, 0,
 				  xs_strerror(rc));
-	else
-		bench_row_latency(&rows[nrows++], "poll_2ms_flag", "process", NULL, 0, &h);
+	} else {
+		bench_row_latency(&rows[nrows], "poll_2ms_flag", "process", NULL, 0, &h);
+		bench_row_wait(&rows[nrows++], BENCH_WAIT_POLL_RELAX); /* spins on the flag */
+	}
 
 	bench_progress(&rep, 5, 5, "floor_waitid");
 	if ((rc = measure(K_FLOOR, &c, iters, warmup, max_s, &h, NULL)) < 0)
@@ -310,7 +315,8 @@ int main(int argc, char **argv)
 			/* pidfd rows: floors 0 and 1; the polling row: floors 1 and 2 */
 			int f = i < npidfd ? 0 : 1;
 
-			bench_row_floor(&rows[i], "floor_waitid", floors[f], floors[f + 1]);
+			/* the kernel's own notification: nobody learns earlier */
+			bench_row_floor_bound(&rows[i], "floor_waitid", floors[f], floors[f + 1]);
 			bench_row_num(&rows[i], "child_mib", c.child_mib);
 			bench_row_num(&rows[i], "target_ns", 10e6);
 		}

@@ -9,6 +9,13 @@
  * word 0 carries the sequence number (checked by the receiver), word 1 the
  * send timestamp where a row needs one, the rest a fixed pattern.
  *
+ * Waiting: every spinning receiver waits the way cfg->paced says, the same
+ * for every queue. 0 (default rows): poll, and when nothing is there one
+ * bench_relax() (== xs_cpu_relax(), a reactor's idle round) before polling
+ * again; 1 (the *_paced rows): xsched calls xs_spsc_wait(), the peers
+ * follow its pacing through bench_spin_*(). A sender finding its queue full
+ * retries after one bench_relax().
+ *
  * Valid C11 and C++ (the Boost peer is a C++ translation unit).
  */
 #ifndef XS_BENCH_QUEUE_LATENCY_H
@@ -40,6 +47,8 @@ struct ql_cfg {
 	uint32_t batch;      /**< commit every `batch` messages (xsched stream rows) */
 	double gap_ns;       /**< one-way row: send period */
 	int huge;            /**< queues: try huge pages first */
+	int paced;           /**< receivers: 0 poll + relax, 1 the pacing of xs_spsc_wait() */
+	double trial_s;      /**< throughput: length of one trial (seconds) */
 };
 
 /** What a row reports besides its numbers. */
@@ -50,6 +59,10 @@ struct ql_result {
 	double best;       /**< throughput: best trial */
 	uint64_t negative; /**< one-way: samples where the receiver's clock was behind */
 	const char *consumer; /**< stream: "burst64" (one release per burst) or "single" */
+	const char *wait;  /**< how the receiver waited, when the transport decides it
+	                        (blocking baselines, reactor rows); NULL: from cfg->paced */
+	double rounds_per_msg[2]; /**< reactor rows: loop rounds per message, side a / b */
+	double idle_share[2];     /**< reactor rows: share of the rounds that found nothing */
 };
 
 typedef int (*ql_latency_fn)(const struct ql_cfg *c, struct bench_hist *h, struct ql_result *r);
@@ -67,6 +80,7 @@ struct ql_transport {
 extern const struct ql_transport ql_xsched_thread;  /* queue_latency_xsched.c */
 extern const struct ql_transport ql_xsched_oneway;
 extern const struct ql_transport ql_xsched_b1, ql_xsched_b8, ql_xsched_b64;
+extern const struct ql_transport ql_xsched_rt;      /* both ends lthreads in reactors */
 extern const struct ql_transport ql_pipe, ql_socketpair, ql_eventfd, ql_mutex; /* _sys.c */
 extern const struct ql_transport ql_boost, ql_ck, ql_dpdk; /* peers, when built */
 extern const struct ql_transport ql_xsched_process;        /* queue_latency_process.c */
@@ -105,9 +119,47 @@ struct ql_run {
 	struct bench_hist *hist;
 	uint64_t n;                 /**< stream: messages in this trial */
 	uint64_t t_start, t_end;    /**< stream: producer start, consumer end (ticks) */
+	uint64_t deadline;          /**< stream: past it, the producer cuts the trial short */
+	uint64_t cut;               /**< stream: messages the trial ends at when cut short
+	                                 (UINT64_MAX: not cut; ql_stream_cut()) */
 	uint64_t errors;
 	uint64_t negative;          /**< one-way: samples with the receiver's clock behind */
 };
+
+/*
+ * A stream trial past its deadline (a regime change, another process on the
+ * CPU) is cut short instead of running many times longer than planned: the
+ * producer, checking every 1024 messages, announces a final count
+ * QL_CUT_AHEAD messages ahead and stops there; the consumer, checking at
+ * least every 256 messages, stops there too. The announcement rides on the
+ * queue's own release/acquire (every transport has one): a consumer that
+ * received a message sent after the store of `cut` sees it.
+ */
+#define QL_CUT_AHEAD 1024
+
+/** Producer, every 1024 messages at @p i: the count to stop at (@p n, or a
+ *  cut announced now). */
+static inline uint64_t ql_stream_cut(struct ql_run *run, uint64_t i, uint64_t n)
+{
+	uint64_t cut;
+
+	if (run->cut != UINT64_MAX || bench_ticks() <= run->deadline)
+		return n; /* already cut (only this side writes it), or in time */
+	cut = i + QL_CUT_AHEAD < n ? i + QL_CUT_AHEAD : n;
+	/* Release: pairs with the consumer's Acquire in ql_stream_seen_cut();
+	 * the messages sent after it carry the ordering to the consumer. */
+	__atomic_store_n(&run->cut, cut, __ATOMIC_RELEASE);
+	return cut;
+}
+
+/** Consumer, at least every 256 messages: the count to stop at. */
+static inline uint64_t ql_stream_seen_cut(struct ql_run *run, uint64_t n)
+{
+	/* Acquire pairs with the producer's Release in ql_stream_cut(). */
+	uint64_t cut = __atomic_load_n(&run->cut, __ATOMIC_ACQUIRE);
+
+	return cut < n ? cut : n;
+}
 
 /** One side of a run (an lthread body). */
 typedef void *(*ql_side_fn)(void *);
@@ -164,6 +216,11 @@ ql_side_fn ql_stream_consumer(const struct ql_loops *l, struct ql_result *r);
  *  over @p pair; errors and negative samples are added to @p r. */
 int ql_run_pingpong(const struct ql_cfg *c, void *pair, void *(*fa)(void *),
 		    void *(*fb)(void *), struct bench_hist *h, struct ql_result *r);
+/** Deadline of one stream trial (ticks): 4 x cfg->trial_s, at least 50 ms. */
+uint64_t ql_trial_deadline(const struct ql_cfg *c);
+/** Seconds to report to bench_trials() for a trial of @p n messages that
+ *  moved @p done (UINT64_MAX or >= n: all) between the two tick stamps. */
+double ql_trial_seconds(uint64_t t_start, uint64_t t_end, uint64_t n, uint64_t done);
 /** Run throughput trials: fa (producer) on A, fb (consumer) on B. */
 int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void *(*fb)(void *),
 		  double *msgs_per_s, struct ql_result *r);
@@ -178,7 +235,8 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
  *                  as the transport waits (spinning with bench_relax() or
  *                  blocking).
  *   RECV(ch, msg, sz): receive one message into msg, waiting likewise
- *                  (peers: QL_RECV_SPIN(expr); xsched: xs_spsc_wait()).
+ *                  (peers: QL_RECV_SPIN(expr); xsched: poll + relax, or
+ *                  xs_spsc_wait() when paced_ (the run's cfg->paced) is set).
  *   SZ: the message size as an expression evaluated inside the loops: a
  *       constant for size-specialised instantiations (the copy is then
  *       inlined, as a typed queue would do), or run_->cfg->msg_size.
@@ -192,27 +250,26 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 		PAIR *pair_ = (PAIR *)run_->pair;                                       \
 		const struct ql_cfg *c_ = run_->cfg;                                    \
 		uint64_t out_[2][QL_MAX_WORDS], in_[QL_MAX_WORDS];                      \
-		uint64_t i_, n_ = c_->warmup + c_->iters, dl_ = UINT64_MAX, err_ = 0;   \
+		uint64_t i_, err_ = 0;                                                  \
+		struct bench_window w_;                                                 \
 		struct bench_spin spin_ = {0};                                          \
+		const int paced_ = c_->paced;                                           \
 		(void)spin_; /* blocking transports do not spin */                      \
+		(void)paced_;                                                           \
 		ql_msg_init(out_[0], c_->msg_size);                                     \
 		ql_msg_init(out_[1], c_->msg_size);                                     \
 		bench_barrier_wait(&run_->bar);                                         \
-		for (i_ = 0; i_ < n_; i_++) {                                           \
+		bench_window_start(&w_, c_->warmup, c_->iters, c_->duration_s);         \
+		for (i_ = 0; !w_.done; i_++) {                                          \
 			uint64_t t0_, t1_, *o_ = out_[i_ & 1];                          \
 			QL_NEXT_SEQ(out_, i_);                                          \
-			if (i_ == c_->warmup)                                           \
-				dl_ = bench_deadline(c_->duration_s);                   \
 			t0_ = bench_ticks();                                            \
-			SEND(&pair_->AB, o_, (SZ));                                           \
-			RECV(&pair_->BA, in_, (SZ));                                          \
+			SEND(&pair_->AB, o_, (SZ));                                     \
+			RECV(&pair_->BA, in_, (SZ));                                    \
 			t1_ = bench_ticks();                                            \
 			err_ += in_[0] != i_;                                           \
-			if (i_ >= c_->warmup) {                                         \
+			if (bench_window_step(&w_, i_, t1_))                            \
 				bench_hist_record(run_->hist, t1_ - t0_);               \
-				if ((i_ & 255) == 0 && t1_ > dl_)                       \
-					break;                                          \
-			}                                                               \
 		}                                                                       \
 		out_[0][0] = QL_STOP;                                                   \
 		SEND(&pair_->AB, out_[0], (SZ));                                              \
@@ -225,7 +282,9 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 		PAIR *pair_ = (PAIR *)run_->pair;                                       \
 		uint64_t in_[QL_MAX_WORDS];                                             \
 		struct bench_spin spin_ = {0};                                          \
+		const int paced_ = run_->cfg->paced;                                    \
 		(void)spin_; /* blocking transports do not spin */                      \
+		(void)paced_;                                                           \
 		bench_barrier_wait(&run_->bar);                                         \
 		for (;;) {                                                              \
 			RECV(&pair_->AB, in_, (SZ));                                          \
@@ -245,6 +304,8 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 		bench_barrier_wait(&run_->bar);                                         \
 		run_->t_start = bench_ticks();                                          \
 		for (i_ = 0; i_ < n_; i_++) {                                           \
+			if ((i_ & 1023) == 0)                                           \
+				n_ = ql_stream_cut(run_, i_, n_);                       \
 			QL_NEXT_SEQ(out_, i_);                                          \
 			SEND(&pair_->AB, out_[i_ & 1], (SZ));                                 \
 		}                                                                       \
@@ -256,11 +317,15 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 		PAIR *pair_ = (PAIR *)run_->pair;                                       \
 		uint64_t in_[QL_MAX_WORDS], i_, n_ = run_->n, err_ = 0;                 \
 		struct bench_spin spin_ = {0};                                          \
+		const int paced_ = run_->cfg->paced;                                    \
 		(void)spin_; /* blocking transports do not spin */                      \
+		(void)paced_;                                                           \
 		bench_barrier_wait(&run_->bar);                                         \
 		for (i_ = 0; i_ < n_; i_++) {                                           \
 			RECV(&pair_->AB, in_, (SZ));                                          \
 			err_ += in_[0] != i_;                                           \
+			if ((i_ & 255) == 0)                                            \
+				n_ = ql_stream_seen_cut(run_, n_);                      \
 		}                                                                       \
 		run_->t_end = bench_ticks();                                            \
 		run_->errors += err_;                                                   \
@@ -285,12 +350,13 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 		PAIR *pair_ = (PAIR *)run_->pair;                                       \
 		uint64_t buf_[QL_BURST * QL_MAX_WORDS], i_ = 0, n_ = run_->n, err_ = 0; \
 		struct bench_spin spin_ = {0};                                          \
+		const int paced_ = run_->cfg->paced;                                    \
 		bench_barrier_wait(&run_->bar);                                         \
 		while (i_ < n_) {                                                       \
 			size_t k_, j_, max_ = n_ - i_ < QL_BURST ? (size_t)(n_ - i_)    \
 								   : QL_BURST;  \
 			while (!(k_ = RECV_BURST(&pair_->AB, buf_, max_, (SZ)))) {      \
-				if (ql_pace_peers)                                      \
+				if (paced_)                                             \
 					bench_spin_empty(&spin_);                       \
 				else                                                    \
 					bench_relax();                                  \
@@ -299,6 +365,7 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 			for (j_ = 0; j_ < k_; j_++)                                     \
 				err_ += buf_[j_ * ((SZ) / 8)] != i_ + j_;               \
 			i_ += k_;                                                       \
+			n_ = ql_stream_seen_cut(run_, n_);                              \
 		}                                                                       \
 		run_->t_end = bench_ticks();                                            \
 		run_->errors += err_;                                                   \
@@ -312,19 +379,18 @@ int ql_run_stream(const struct ql_cfg *c, void *pair, void *(*fa)(void *), void 
 			bench_relax();       \
 	} while (0)
 
-/** --pace-peers: peers' receivers wait with the xsched pacing (bench_spin). */
-extern int ql_pace_peers;
 /** --peer-consumer: 1 (burst, default) peers with a burst dequeue stream with
  *  it (P##_stb_b); 0 (single) one message, one release at a time (P##_st_b). */
 extern int ql_peer_burst;
 
-/** Receiver side of a peer: spin until EXPR (a message taken) is true, as a
- *  user of that queue would (pause and retry), or with --pace-peers the same
- *  pacing as xs_spsc_wait() (struct bench_spin spin_ of the enclosing loop). */
+/** Receiver side of a spinning transport: until EXPR (a message taken) is
+ *  true, one bench_relax() per empty try (the reactor's idle round), or with
+ *  paced_ (cfg->paced, the *_paced rows) the pacing of xs_spsc_wait()
+ *  (struct bench_spin spin_ of the enclosing loop). */
 #define QL_RECV_SPIN(expr)                                   \
 	do {                                                 \
 		while (!(expr)) {                            \
-			if (ql_pace_peers)                   \
+			if (paced_)                          \
 				bench_spin_empty(&spin_);    \
 			else                                 \
 				bench_relax();               \

@@ -16,6 +16,7 @@
  * scheduler does; --msg-size does not apply. The child records round trips
  * into a histogram in a shared anonymous mapping the parent reads after it
  * exits. Each side runs as an lthread on a pinned reactor of its process.
+ * Receivers wait as cfg->paced says (poll + relax, or xs_spsc_wait()).
  */
 #include "queue_latency.h"
 
@@ -43,6 +44,24 @@ struct xp_shared {
 	uint64_t buckets[BENCH_HIST_BUCKETS];
 };
 
+/* Poll @p q until an item comes (cfg->paced: xs_spsc_wait()), giving up
+ * after about @p max_polls empty polls (0: never) or when the queue is
+ * corrupt. */
+static inline const void *xp_recv(struct xs_spsc *q, int paced, uint32_t max_polls)
+{
+	const void *slot;
+	uint32_t polls = 0;
+
+	if (paced)
+		return xs_spsc_wait(q, max_polls);
+	while (!(slot = xs_spsc_poll(q))) {
+		if (XS_UNLIKELY(xs_spsc_error(q)) || (max_polls && ++polls >= max_polls))
+			return NULL;
+		bench_relax();
+	}
+	return slot;
+}
+
 struct xp_side {
 	const struct ql_cfg *c;
 	struct xp_shared *sh;
@@ -64,16 +83,16 @@ static void *xp_initiator(void *arg)
 {
 	struct xp_side *s = arg;
 	const struct ql_cfg *c = s->c;
-	uint64_t i, n = c->warmup + c->iters, dl = UINT64_MAX, err = 0;
+	uint64_t i, err = 0;
+	struct bench_window w;
 
 	bench_barrier_wait(&s->sh->bar);
-	for (i = 0; i <= n; i++) {
+	bench_window_start(&w, c->warmup, c->iters, c->duration_s);
+	for (i = 0;; i++) {
 		const struct xs_worker_to_pack *back;
 		struct xs_pack_to_worker *out;
-		uint64_t t0, t1, last = i == n;
+		uint64_t t0, t1, last = w.done; /* after the last sample: the stop message */
 
-		if (i == c->warmup)
-			dl = bench_deadline(c->duration_s);
 		t0 = bench_ticks();
 		while (!(out = xs_pack_to_worker_reserve(s->tx))) {
 			if (XS_UNLIKELY(xs_spsc_error(s->tx)))
@@ -89,17 +108,14 @@ static void *xp_initiator(void *arg)
 		xs_spsc_commit(s->tx);
 		if (last)
 			break;
-		back = (const struct xs_worker_to_pack *)xs_spsc_wait(s->rx, 0);
+		back = (const struct xs_worker_to_pack *)xp_recv(s->rx, c->paced, 0);
 		if (XS_UNLIKELY(!back))
 			goto corrupt;
 		err += back->batch.transactions_offset != i || back->processed_code != XS_PROCESSED;
 		xs_spsc_finalize(s->rx);
 		t1 = bench_ticks();
-		if (i >= c->warmup) {
+		if (bench_window_step(&w, i, t1))
 			bench_hist_record(&s->sh->hist, t1 - t0);
-			if ((i & 255) == 0 && t1 > dl)
-				n = i + 1; /* send the stop message next */
-		}
 	}
 	s->sh->errors = err;
 	return NULL;
@@ -123,7 +139,8 @@ static void *xp_echo(void *arg)
 
 		/* Wait in slices of 2^20 empty polls: between them, is the
 		 * scheduler still there? */
-		while (!(in = (const struct xs_pack_to_worker *)xs_spsc_wait(s->rx, 1u << 20))) {
+		while (!(in = (const struct xs_pack_to_worker *)xp_recv(s->rx, s->c->paced,
+									     1u << 20))) {
 			if (XS_UNLIKELY(xs_spsc_error(s->rx))) {
 				s->err = -XS_EQ_CORRUPT;
 				return NULL;

@@ -13,6 +13,11 @@ function(xs_add_module name)
   cmake_parse_arguments(M "" "" "SOURCES;DEPS;LIBS" ${ARGN})
   set(inc ${CMAKE_CURRENT_SOURCE_DIR}/include)
   add_library(xs_${name}_obj OBJECT ${M_SOURCES})
+  # Hidden by default: libxsched.so exports only what the installed headers
+  # declare inside their `#pragma GCC visibility push(default)` blocks (the
+  # xs_ API and the xs__ helpers inline code calls); test_abi_symbols checks it.
+  set_target_properties(xs_${name}_obj PROPERTIES C_VISIBILITY_PRESET hidden
+                                                  CXX_VISIBILITY_PRESET hidden)
   target_include_directories(xs_${name}_obj PUBLIC $<BUILD_INTERFACE:${inc}>)
   foreach(dep IN LISTS M_DEPS)
     target_link_libraries(xs_${name}_obj PUBLIC xs_${dep}_obj)
@@ -48,8 +53,16 @@ function(xs_finish_library)
   add_library(xsched SHARED ${objs})
   add_library(xsched_static STATIC ${objs})
   set_target_properties(xsched_static PROPERTIES OUTPUT_NAME xsched)
+  # SONAME policy (README "ABI"): before 1.0 every minor release may change
+  # the ABI, so the SONAME carries major.minor (libxsched.so.0.1); from 1.0 on
+  # it is the major version, raised with any incompatible change.
+  if(PROJECT_VERSION_MAJOR EQUAL 0)
+    set(xs_soversion ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  else()
+    set(xs_soversion ${PROJECT_VERSION_MAJOR})
+  endif()
   set_target_properties(xsched PROPERTIES VERSION ${PROJECT_VERSION}
-                                          SOVERSION ${PROJECT_VERSION_MAJOR})
+                                          SOVERSION ${xs_soversion})
   foreach(t xsched xsched_static)
     target_include_directories(${t} PUBLIC ${bincs} $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     target_link_libraries(${t} PUBLIC Threads::Threads)

@@ -73,14 +73,14 @@ int xs__alloc_global_push(struct xs_alloc *a, uint32_t s)
 
 	a->cnt.slab_returns++;
 	xs__alloc_set_owned(a, s, 0); /* from the push on, the next taker's */
-#if XS_ALLOC_HAVE_TAG
 	if (a->tagged) {
 		/* G1 */
 		uint64_t old = __atomic_load_n(&g->word, __ATOMIC_ACQUIRE), nw;
 
 		for (;;) {
 			__atomic_store_n(&a->nodes[s].global_next, (uint32_t)old, __ATOMIC_RELEASE);
-			/* tag + 1 (mod 2^32) in the high half, s in the low half */
+			/* tag + 1 (mod 2^32) in the high half, s in the low half: every
+			 * successful update changes the generation (3.0 / 4.0 too) */
 			nw = (((old >> 32) + 1) << 32) | s;
 			/* G2: Release publishes global_next and the slab's state. */
 			if (__atomic_compare_exchange_n(&g->word, &old, nw, 0, __ATOMIC_ACQ_REL,
@@ -89,7 +89,6 @@ int xs__alloc_global_push(struct xs_alloc *a, uint32_t s)
 			a->cnt.cas_retries++;
 		}
 	}
-#endif
 	{
 		uint32_t old = __atomic_load_n(&g->half.index, __ATOMIC_ACQUIRE); /* G1 */
 
@@ -115,7 +114,7 @@ int xs__alloc_global_pop(struct xs_alloc *a, uint32_t *out)
 {
 	union xs_alloc_global_head_shm *g = &a->hdr->global;
 
-#if XS_ALLOC_HAVE_TAG
+	/* a->tagged: the xsched tag of 0.2 / 2.0 (x86-64) or the 3.0 / 4.0 head */
 	if (a->tagged) {
 		uint64_t old = __atomic_load_n(&g->word, __ATOMIC_ACQUIRE), nw; /* G1 */
 
@@ -152,7 +151,6 @@ int xs__alloc_global_pop(struct xs_alloc *a, uint32_t *out)
 			a->cnt.cas_retries++;
 		}
 	}
-#endif
 	{
 		/* The 0.2.0 algorithm (no ABA protection). */
 		uint32_t old = __atomic_load_n(&g->half.index, __ATOMIC_ACQUIRE); /* G1 */
@@ -270,7 +268,8 @@ static int take_slab(struct xs_alloc *a, uint32_t s, unsigned c)
 	/* M1: Release each, pairs with M2 of whoever frees into this slab. */
 	__atomic_store_n(&m->assigned_worker, a->worker, __ATOMIC_RELEASE);
 	__atomic_store_n(&m->size_class_index, (uint64_t)c, __ATOMIC_RELEASE);
-	__atomic_store_n(&m->remote_head, XS_ALLOC_NULL_U16, __ATOMIC_RELEASE);
+	if (a->remote_kind == XS_ALLOC_REMOTE_SLAB_U16) /* 4.0 has no per-slab stack */
+		__atomic_store_n(&m->remote_head, XS_ALLOC_NULL_U16, __ATOMIC_RELEASE);
 	/* Only entries [0, cap) are written, as upstream (the rest keeps stale
 	 * values that are part of the file image). Pops return 0, 1, 2, ... */
 	fstack_reset(fs->stack, cap);
@@ -289,6 +288,16 @@ int xs__alloc_to_full(struct xs_alloc *a, unsigned c, uint32_t s)
 	return xs__alloc_list_push(a, &a->me->cls[c].full, s);
 }
 
+/* An emptied slab goes back to the global list. 4.0 first resets its
+ * owner (Release, pairs with M2 of a late free into it, which then finds no
+ * owner); the other formats keep owner and class until the next take. */
+int xs__alloc_return_slab(struct xs_alloc *a, uint32_t s)
+{
+	if (a->fi->unassign_empty)
+		__atomic_store_n(&a->meta[s].assigned_worker, XS_ALLOC_NULL_U32, __ATOMIC_RELEASE);
+	return xs__alloc_global_push(a, s);
+}
+
 int xs__alloc_free_slow(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t top)
 {
 	int rc;
@@ -301,12 +310,12 @@ int xs__alloc_free_slow(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t top
 			return rc;
 		return xs__alloc_list_push(a, &a->me->cls[c].partial, s);
 	}
-	/* Now unused and not kept: back to the global list (the metadata keeps
-	 * its old owner and class until the next take, as upstream). */
+	/* Now unused and not kept: back to the global list (0.2 - 3.0: the
+	 * metadata keeps its old owner and class until the next take). */
 	rc = xs__alloc_list_remove(a, &a->me->cls[c].partial, s);
 	if (rc < 0)
 		return rc;
-	return xs__alloc_global_push(a, s);
+	return xs__alloc_return_slab(a, s);
 }
 
 /* The partial head s failed the fast path: find out why, report, and make
@@ -344,6 +353,7 @@ static int bad_partial_head(struct xs_alloc *a, unsigned c, uint32_t s)
 }
 
 static long clean_list(struct xs_alloc *a, unsigned c, int which, int *err);
+static long drain_worker(struct xs_alloc *a, int *err);
 
 int xs__alloc_refill(struct xs_alloc *a, unsigned c, uint64_t *off)
 {
@@ -362,8 +372,9 @@ int xs__alloc_refill(struct xs_alloc *a, unsigned c, uint64_t *off)
 		}
 		if (a->policy == XS_ALLOC_POLICY_XSCHED && tries == 0) {
 			/* Remote frees into our full slabs may have made room: use it
-			 * before taking a fresh slab. */
-			if (clean_list(a, c, XS__FULL, &err) > 0)
+			 * before taking a fresh slab (4.0: they all wait on one stack). */
+			if ((a->remote_kind == XS_ALLOC_REMOTE_WORKER_U64 ? drain_worker(a, &err) :
+			     clean_list(a, c, XS__FULL, &err)) > 0)
 				continue;
 		}
 		if (XS_UNLIKELY(a->global_bad != XS_ALLOC_NULL_U32)) {
@@ -422,11 +433,56 @@ static void remote_push_chain(struct xs_alloc *a, uint32_t s, uint16_t first, ui
 	a->cnt.remote_pushes++;
 }
 
-int xs__alloc_free_remote(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t idx)
+/* Format 4.0: worker w's remote_free_head (w < num_workers). */
+static uint64_t *worker_remote_head(const struct xs_alloc *a, uint32_t w)
 {
-	remote_push_chain(a, s, (uint16_t)idx, slot_link(a, s, c, idx));
+	return (uint64_t *)(void *)(xs__alloc_entry(a, w) + a->fi->remote_head_off);
+}
+
+/* The u64 link in the first 8 bytes of the slot at offset off (a checked
+ * slot start: aligned to >= 256 and inside the slabs). */
+static uint64_t *slot_link64(const struct xs_alloc *a, uint64_t off)
+{
+	return (uint64_t *)(void *)(a->base + off);
+}
+
+/* Format 4.0: publish the chain head -> ... -> tail (inner links stored) on
+ * worker w's stack (RTS_ALLOC4.md §7; a single slot is a chain of one). */
+static void remote_push_worker(struct xs_alloc *a, uint32_t w, uint64_t head, uint64_t tail)
+{
+	uint64_t *rh = worker_remote_head(a, w);
+	uint64_t h = __atomic_load_n(rh, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		/* W1: the old head goes into the tail slot's link, then the CAS
+		 * publishes the chain. */
+		__atomic_store_n(slot_link64(a, tail), h, __ATOMIC_RELEASE);
+		if (__atomic_compare_exchange_n(rh, &h, head, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			break;
+		a->cnt.cas_retries++;
+	}
+	a->cnt.remote_pushes++;
+}
+
+int xs__alloc_free_remote(struct xs_alloc *a, uint32_t s, unsigned c, uint32_t idx, uint32_t owner)
+{
+	if (a->remote_kind == XS_ALLOC_REMOTE_WORKER_U64) {
+		uint64_t off = xs__alloc_slot_off(a, s, c, idx);
+
+		remote_push_worker(a, owner, off, off);
+	} else {
+		remote_push_chain(a, s, (uint16_t)idx, slot_link(a, s, c, idx));
+	}
 	a->cnt.frees_remote++;
 	return 0;
+}
+
+int xs__alloc_bad_size(struct xs_alloc *a, size_t size)
+{
+	if (size == 0)
+		return xs_seterr(-XS_EA_ZERO_SIZE, "allocator format %s serves no 0-byte allocation "
+				 "(rts-alloc 5.x returns none)", a->fi->name);
+	return xs_seterr(-XS_EA_TOO_BIG, "allocation of %zu bytes: the largest is %u", size, XS_ALLOC_MAX_SIZE);
 }
 
 /* Error text for a refused free. The loads here only describe what was
@@ -477,6 +533,77 @@ int xs__alloc_bad_free(struct xs_alloc *a, uint64_t off, int code)
 	}
 }
 
+/* One destination of a format 4.0 batch: the chain head -> ... -> tail. */
+struct batch_chain {
+	uint64_t head, tail;
+	uint32_t w, n;
+};
+
+/* Publish the gathered chains, last destination first (as upstream's
+ * RemoteFreeBatch flush takes them from the end of its list). */
+static void batch_flush(struct xs_alloc *a, struct batch_chain *ch, unsigned nch)
+{
+	while (nch-- > 0) {
+		if (XS_UNLIKELY(a->hook))
+			a->hook(a, XS_ALLOC_HOOK_REMOTE_FLUSH, ch[nch].w, ch[nch].n, a->hook_arg);
+		remote_push_worker(a, ch[nch].w, ch[nch].head, ch[nch].tail);
+	}
+}
+
+/* xs_alloc_free_offsets() for format 4.0 (RTS_ALLOC4.md §7, RemoteFreeBatch). */
+static int free_offsets_worker(struct xs_alloc *a, const uint64_t *offs, size_t n)
+{
+	struct batch_chain ch[XS_ALLOC_BATCH_OWNERS];
+	unsigned nch = 0, last = 0, k;
+	uint64_t chained = 0;
+	int first_err = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct xs__alloc_loc l;
+		int rc = xs__alloc_locate(a, offs[i], &l);
+
+		if (rc == 0 && l.owner == a->worker) {
+			rc = xs__alloc_free_local(a, l.s, l.c, l.idx);
+		} else if (rc == 0 && l.owner >= a->num_workers) {
+			rc = -XS_EA_UNASSIGNED;
+		} else if (rc == 0) {
+			/* the chain of this destination: the last one used first */
+			if (nch && ch[last].w == l.owner) {
+				k = last;
+			} else {
+				for (k = 0; k < nch && ch[k].w != l.owner; k++)
+					;
+			}
+			if (k < nch) {
+				/* W1: in front of its chain (ours until published) */
+				__atomic_store_n(slot_link64(a, offs[i]), ch[k].head, __ATOMIC_RELEASE);
+				ch[k].head = offs[i];
+				ch[k].n++;
+			} else {
+				if (nch == XS_ALLOC_BATCH_OWNERS) {
+					batch_flush(a, ch, nch);
+					nch = 0;
+				}
+				k = nch++;
+				ch[k].w = l.owner;
+				ch[k].head = ch[k].tail = offs[i]; /* tail's link: written at flush */
+				ch[k].n = 1;
+			}
+			last = k;
+			chained++;
+		}
+		if (rc < 0) {
+			rc = xs__alloc_bad_free(a, offs[i], rc);
+			if (!first_err)
+				first_err = rc;
+		}
+	}
+	batch_flush(a, ch, nch);
+	a->cnt.frees_remote += chained;
+	return first_err;
+}
+
 int xs_alloc_free_offsets(struct xs_alloc *a, const uint64_t *offs, size_t n)
 {
 	uint32_t cs = XS_ALLOC_NULL_U32; /* slab of the open chain */
@@ -485,6 +612,8 @@ int xs_alloc_free_offsets(struct xs_alloc *a, const uint64_t *offs, size_t n)
 	int first_err = 0;
 	size_t i;
 
+	if (a->remote_kind == XS_ALLOC_REMOTE_WORKER_U64)
+		return free_offsets_worker(a, offs, n);
 	for (i = 0; i < n; i++) {
 		struct xs__alloc_loc l;
 		int rc = xs__alloc_locate(a, offs[i], &l);
@@ -632,6 +761,66 @@ static long clean_list(struct xs_alloc *a, unsigned c, int which, int *err)
 	return total;
 }
 
+/*
+ * Format 4.0: take this worker's whole remote stack (W2) and free each slot
+ * locally (RTS_ALLOC4.md §7, clean_remote_frees). Every offset is located
+ * and checked before its link is read; a slot must lie in a slab this
+ * handle owns and be held (shadow bit set), so each step frees a distinct
+ * live slot: the walk ends after at most as many steps as slots are out.
+ */
+static long drain_worker(struct xs_alloc *a, int *err)
+{
+	uint64_t h;
+	long cleaned = 0;
+	int rc = 0;
+
+	/* A load first (Acquire, as W2): an empty stack costs no RMW. */
+	if (__atomic_load_n(a->remote_head, __ATOMIC_ACQUIRE) == XS_ALLOC_NULL_USIZE)
+		return 0;
+	/* W2: take the whole stack; pairs with W1 of every pusher. */
+	h = __atomic_exchange_n(a->remote_head, XS_ALLOC_NULL_USIZE, __ATOMIC_ACQ_REL);
+	while (h != XS_ALLOC_NULL_USIZE) {
+		struct xs__alloc_loc l;
+		uint64_t next;
+
+		rc = xs__alloc_locate(a, h, &l);
+		if (rc < 0 || l.owner != a->worker || !xs__alloc_owned(a, l.s)) {
+			const char *why = rc == -XS_EA_OFFSET ? "outside the slabs" :
+					  rc == -XS_EA_NOT_SLOT ? "not at a slot start" :
+					  rc < 0 ? "in a slab with a bad class" : "in a slab this worker does not own";
+
+			rc = xs_seterr(-XS_EA_REMOTE_CORRUPT, "allocator worker %" PRIu32 ": remote free chain "
+				       "links to offset %" PRIu64 ", %s (after %ld slots); rest abandoned",
+				       a->worker, h, why, cleaned);
+			break;
+		}
+		/* W3: the link W1 stored, read before the slot is freed. */
+		next = __atomic_load_n(slot_link64(a, h), __ATOMIC_ACQUIRE);
+		if (next < a->size)
+			__builtin_prefetch(a->base + next, 0, 3);
+		rc = xs__alloc_free_local(a, l.s, l.c, l.idx); /* also O1 */
+		if (rc == -XS_EA_DOUBLE_FREE) {
+			rc = xs_seterr(-XS_EA_REMOTE_CORRUPT, "allocator worker %" PRIu32 ": remote free chain "
+				       "reaches offset %" PRIu64 ", a slot already free (the chain loops, or a "
+				       "double remote free), after %ld slots; rest abandoned", a->worker, h,
+				       cleaned);
+			break;
+		}
+		if (rc < 0)
+			break;
+		cleaned++;
+		h = next;
+	}
+	a->cnt.cleaned += (uint64_t)cleaned;
+	if (rc < 0) {
+		if (rc == -XS_EA_REMOTE_CORRUPT)
+			a->cnt.errors++;
+		if (!*err)
+			*err = rc;
+	}
+	return cleaned;
+}
+
 int xs_alloc_clean_remote(struct xs_alloc *a)
 {
 	long total = 0;
@@ -639,6 +828,12 @@ int xs_alloc_clean_remote(struct xs_alloc *a)
 	int err = 0;
 
 	a->cnt.cleans++;
+	if (a->remote_kind == XS_ALLOC_REMOTE_WORKER_U64) {
+		total = drain_worker(a, &err);
+		if (err)
+			return err;
+		return total > INT32_MAX ? INT32_MAX : (int)total;
+	}
 	for (c = 0; c < XS_ALLOC_NUM_CLASSES; c++) {
 		/* Partial first: a full slab that becomes partial is then not
 		 * visited twice. */
@@ -678,7 +873,7 @@ int xs_alloc_trim(struct xs_alloc *a)
 				rc = xs__alloc_list_remove(a, head, s);
 				if (rc < 0)
 					return rc;
-				rc = xs__alloc_global_push(a, s);
+				rc = xs__alloc_return_slab(a, s);
 				if (rc < 0)
 					return rc;
 				returned++;

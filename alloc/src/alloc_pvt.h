@@ -7,8 +7,9 @@
 
 #include "xsched/alloc.h"
 
-/* The tagged global head needs mixed-width locked RMW on one word; the
- * argument in alloc.h is made for x86-64 only. */
+/* The xsched tag on a 0.2 / 2.0 head needs mixed-width locked RMW on one
+ * word; the argument in alloc.h is made for x86-64 only. (3.0 and 4.0 have
+ * a 64-bit head of their own: their tagged path runs everywhere.) */
 #if defined(__x86_64__)
 #define XS_ALLOC_HAVE_TAG 1
 #else
@@ -24,6 +25,7 @@ struct xs_alloc_map {
 	uint32_t refs;
 	uint32_t num_workers;
 	uint32_t slab_size;
+	const struct xs_alloc_format_info *fi; /* the row the file was opened with */
 	struct xs_alloc_layout lay;
 	uint64_t open_ids[]; /* bit w: worker index w has an open handle */
 };
@@ -34,6 +36,23 @@ enum { XS__PARTIAL = 0, XS__FULL = 1 };
 XS_INLINE uint32_t *xs__alloc_head(struct xs_alloc *a, unsigned c, int which)
 {
 	return which == XS__PARTIAL ? &a->me->cls[c].partial : &a->me->cls[c].full;
+}
+
+/* Worker w's entry in the mapping at base (w < num_workers). */
+XS_INLINE uint8_t *xs__alloc_entry_at(uint8_t *base, const struct xs_alloc_format_info *fi, uint32_t w)
+{
+	return base + XS_ALLOC_HEADER_SIZE + (size_t)fi->entry_size * w;
+}
+
+XS_INLINE uint8_t *xs__alloc_entry(const struct xs_alloc *a, uint32_t w)
+{
+	return xs__alloc_entry_at(a->base, a->fi, w);
+}
+
+/* Worker w's list heads. */
+XS_INLINE struct xs_alloc_heads_shm *xs__alloc_heads_of(const struct xs_alloc *a, uint32_t w)
+{
+	return (struct xs_alloc_heads_shm *)(void *)(xs__alloc_entry(a, w) + a->fi->heads_off);
 }
 
 XS_INLINE int xs__alloc_valid_link(const struct xs_alloc *a, uint32_t v)
@@ -63,6 +82,7 @@ int xs__alloc_list_remove(struct xs_alloc *a, uint32_t *head, uint32_t s);
 int xs__alloc_global_push(struct xs_alloc *a, uint32_t s);
 int xs__alloc_global_pop(struct xs_alloc *a, uint32_t *out);
 int xs__alloc_corrupt(struct xs_alloc *a, const char *fmt, ...) XS_PRINTF(2, 3) XS_COLD;
+int xs__alloc_return_slab(struct xs_alloc *a, uint32_t s);
 
 XS_LINK_ERROR_TEXTS(xs_strerror_alloc);
 

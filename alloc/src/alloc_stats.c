@@ -14,9 +14,7 @@ static const char *const policy_name[] = {"upstream", "xsched"};
 static void walk_worker_list(const struct xs_alloc *a, uint32_t w, unsigned c, int which,
 			     struct xs_alloc_class_stats *cs, struct xs_alloc_stats *st)
 {
-	const struct xs_alloc_worker_shm *we =
-		(const struct xs_alloc_worker_shm *)(const void *)(a->base + XS_ALLOC_HEADER_SIZE +
-								    (size_t)XS_ALLOC_WORKER_SIZE * w);
+	const struct xs_alloc_heads_shm *we = xs__alloc_heads_of(a, w);
 	const uint32_t *head = which == XS__PARTIAL ? &we->cls[c].partial : &we->cls[c].full;
 	/* L1: Acquire loads pair with the owner's Release stores. */
 	uint32_t s = __atomic_load_n(head, __ATOMIC_ACQUIRE), steps = 0;
@@ -43,11 +41,30 @@ static void walk_worker_list(const struct xs_alloc *a, uint32_t w, unsigned c, i
 			cs->full_slabs++;
 		if (top == cap && which == XS__PARTIAL)
 			cs->empty_slabs++;
-		if (__atomic_load_n(&a->meta[s].remote_head, __ATOMIC_ACQUIRE) != XS_ALLOC_NULL_U16)
+		if (a->remote_kind == XS_ALLOC_REMOTE_SLAB_U16 &&
+		    __atomic_load_n(&a->meta[s].remote_head, __ATOMIC_ACQUIRE) != XS_ALLOC_NULL_U16)
 			cs->remote_pending++;
 		st->slabs_listed++;
 		s = __atomic_load_n(&a->nodes[s].local_next, __ATOMIC_ACQUIRE);
 	}
+}
+
+/* The claim formats' per-entry fields of worker w (Acquire for claimed,
+ * C1; Relaxed for the outstanding bytes, O1; Acquire for the remote head,
+ * as a drain would). */
+static void worker_fields(const struct xs_alloc *a, uint32_t w, struct xs_alloc_worker_stats *ws)
+{
+	const struct xs_alloc_format_info *fi = a->fi;
+	const uint8_t *e = xs__alloc_entry(a, w);
+
+	if (fi->claimed_off >= 0)
+		ws->claimed = __atomic_load_n(e + fi->claimed_off, __ATOMIC_ACQUIRE);
+	if (fi->outstanding_off >= 0)
+		ws->outstanding_bytes = __atomic_load_n((const uint64_t *)(const void *)(e + fi->outstanding_off),
+							__ATOMIC_RELAXED);
+	if (fi->remote_head_off >= 0)
+		ws->remote_pending = __atomic_load_n((const uint64_t *)(const void *)(e + fi->remote_head_off),
+						     __ATOMIC_ACQUIRE) != XS_ALLOC_NULL_USIZE;
 }
 
 int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
@@ -68,6 +85,8 @@ int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
 	st->policy = a->policy;
 	st->tagged = a->tagged;
 	st->handle = a->cnt;
+	st->format = (uint32_t)a->fi->format;
+	st->handle_outstanding = __atomic_load_n(a->outstanding, __ATOMIC_RELAXED); /* O1 */
 
 	/* Global list (G1 ordering for the head; a racing pop may cut the walk
 	 * short, which only makes the count approximate). */
@@ -91,6 +110,10 @@ int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
 		struct xs_alloc_worker_stats tmp, *ws = w < n && per_worker ? &per_worker[w] : &tmp;
 
 		memset(ws, 0, sizeof(*ws));
+		worker_fields(a, w, ws);
+		st->outstanding_bytes += ws->outstanding_bytes;
+		st->claimed_slots += ws->claimed != 0;
+		st->remote_pending_workers += ws->remote_pending;
 		for (c = 0; c < XS_ALLOC_NUM_CLASSES; c++) {
 			walk_worker_list(a, w, c, XS__PARTIAL, &ws->cls[c], st);
 			walk_worker_list(a, w, c, XS__FULL, &ws->cls[c], st);
@@ -111,9 +134,14 @@ void xs_alloc_stats_print(const struct xs_alloc *a, void *file)
 	unsigned c;
 
 	xs_alloc_stats(a, &st, NULL, 0);
-	fprintf(f, "rts-alloc file: %" PRIu64 " bytes, %" PRIu32 " slabs of %" PRIu32 " bytes at offset %"
-		PRIu64 ", %" PRIu32 " workers\n", st.file_size, st.num_slabs, st.slab_size, st.slabs_offset,
-		st.num_workers);
+	fprintf(f, "rts-alloc file (format %s%s): %" PRIu64 " bytes, %" PRIu32 " slabs of %" PRIu32
+		" bytes at offset %" PRIu64 ", %" PRIu32 " workers\n", a->fi->name,
+		a->fi->verified ? "" : ", unverified", st.file_size, st.num_slabs, st.slab_size,
+		st.slabs_offset, st.num_workers);
+	if (a->fi->join == XS_ALLOC_JOIN_CLAIM)
+		fprintf(f, "claimed slots: %" PRIu32 ", outstanding bytes: %" PRIu64 " (this handle: %" PRIu64
+			")%s\n", st.claimed_slots, st.outstanding_bytes, st.handle_outstanding,
+			st.remote_pending_workers ? ", remote frees pending" : "");
 	fprintf(f, "global free list: %" PRIu32 " slabs (head %" PRId32 ", tag %" PRIu32 "), %" PRIu32
 		" never assigned, %" PRIu32 " listed in all, %" PRIu32 " anomalies\n",
 		st.global_free_slabs, (int32_t)st.global_head, st.global_tag, st.never_assigned,
@@ -125,6 +153,10 @@ void xs_alloc_stats_print(const struct xs_alloc *a, void *file)
 
 		memset(&tmp, 0, sizeof(tmp));
 		memset(&ws, 0, sizeof(ws));
+		worker_fields(a, w, &ws);
+		if (ws.claimed || ws.outstanding_bytes || ws.remote_pending)
+			fprintf(f, "worker %" PRIu32 ": claimed %" PRIu32 ", outstanding %" PRIu64 " bytes%s\n", w,
+				ws.claimed, ws.outstanding_bytes, ws.remote_pending ? ", remote frees pending" : "");
 		for (c = 0; c < XS_ALLOC_NUM_CLASSES; c++) {
 			walk_worker_list(a, w, c, XS__PARTIAL, &ws.cls[c], &tmp);
 			walk_worker_list(a, w, c, XS__FULL, &ws.cls[c], &tmp);

@@ -38,6 +38,8 @@ void xs_session_close(struct xs_session *s)
 		free(s->allocs);
 	}
 	free(s->object_state);
+	if (s->peer_pidfd >= 0)
+		close(s->peer_pidfd);
 	free(s);
 }
 
@@ -147,6 +149,7 @@ static int join_session(const struct xs_hs_proto *p, const struct xs_logon *logo
 	s = xs__hs_zalloc_aligned(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->peer_pidfd = -1;
 	s->version = (int)p->version;
 	s->num_workers = w;
 	s->num_objects = XS_HS_GLOBAL_SHMEM + 2 * w;
@@ -310,8 +313,8 @@ static int attempt(struct hs_attempt *a, struct xs_session **out)
 	uint32_t expected;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	uint64_t t0, t1;
-	int sock, len, err;
+	uint64_t t0, t1, boot = 0;
+	int sock, len, err, pidfd = -1;
 
 	rep->version = a->proto->version;
 	len = xs__hs_sockaddr(&sa, a->opts->path);
@@ -341,6 +344,7 @@ static int attempt(struct hs_attempt *a, struct xs_session **out)
 			      : xs_seterr(err, "connect to %s: %s", a->opts->path, strerror(-err));
 		goto out;
 	}
+	boot = xs__hs_boot_ns();
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 		a->pid = cred.pid;
 		a->uid = cred.uid;
@@ -359,6 +363,23 @@ static int attempt(struct hs_attempt *a, struct xs_session **out)
 	err = recv_reply(a, sock, expected, fds);
 	t1 = xs__hs_now();
 	rep->reply_ns = t1 - t0;
+	/* The server process, for peer-death watching: taken from the socket
+	 * while it is open (a pid read now could be reused once it closes). */
+	if (!err) {
+		pidfd = xs__hs_peer_pidfd(sock, a->pid, boot, 0);
+		if (pidfd == -ENOSYS) {
+			pidfd = -1; /* no pidfd on this kernel: peer_pid only */
+		} else if (pidfd < 0) {
+			struct xs__hs_msg m;
+
+			xs__hs_errmsg(&m);
+			err = xs_seterr(pidfd, "the server process exited during the handshake: %s",
+					m.s);
+			rep->cause = pidfd;
+			pidfd = -1;
+			xs__hs_close_fds(fds, expected);
+		}
+	}
 	/* The socket only carries the handshake: both sides close it now. */
 	close(sock);
 	sock = -1;
@@ -368,7 +389,10 @@ static int attempt(struct hs_attempt *a, struct xs_session **out)
 	/* the mappings keep the objects alive */
 	xs__hs_close_fds(fds, expected);
 	rep->join_ns = xs__hs_now() - t1;
+	if (err && pidfd >= 0)
+		close(pidfd);
 	if (!err) {
+		(*out)->peer_pidfd = pidfd;
 		(*out)->peer_pid = a->pid;
 		(*out)->peer_uid = a->uid;
 		(*out)->peer_gid = a->gid;
@@ -406,8 +430,9 @@ int xs_hs_connect(const struct xs_hs_client_opts *opts, const struct xs_logon *l
 		a.deadline = xs__hs_now() + (opts->timeout_ns ? opts->timeout_ns : XS_HS_CLIENT_TIMEOUT_NS);
 	version = opts->version ? opts->version : XS_HS_VERSION_DEFAULT;
 	a.proto = xs_hs_proto_get(version);
-	if (!a.proto)
-		return xs_seterr(-EINVAL, "handshake VERSION %" PRIu64 " is not spoken", version);
+	if (!a.proto || !a.proto->sessions)
+		return xs_seterr(-EINVAL, "handshake VERSION %" PRIu64 " is not spoken%s", version,
+				 a.proto ? " by the client yet (wire codecs only)" : "");
 
 	err = xs__hs_io_init(&io, opts->force_poll);
 	if (err)
@@ -418,7 +443,8 @@ int xs_hs_connect(const struct xs_hs_client_opts *opts, const struct xs_logon *l
 
 	err = attempt(&a, out);
 	if (err == -XS_EHS_VERSION && opts->allow_version_retry && a.rep->server_version &&
-	    a.rep->server_version != a.proto->version && xs_hs_proto_get(a.rep->server_version)) {
+	    a.rep->server_version != a.proto->version && xs_hs_proto_get(a.rep->server_version) &&
+	    xs_hs_proto_get(a.rep->server_version)->sessions) {
 		/* Retry once with the server's VERSION, under the same deadline. */
 		a.proto = xs_hs_proto_get(a.rep->server_version);
 		a.rep->retried = 1;

@@ -21,11 +21,18 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5 (asm-generic/socket.h); older kernels: ENOPROTOOPT */
+#endif
 
 #define HS_UD_OP      1u
 #define HS_UD_TIMEOUT 2u
@@ -72,6 +79,130 @@ void xs__hs_workers_free(struct xs_hs_worker *w, uint32_t n)
 		xs_spsc_close(&w[i].worker_to_pack);
 	}
 	free(w);
+}
+
+/* ------------------------------------------------------------ peer pidfd */
+
+uint64_t xs__hs_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Start time of process @p pid (/proc/<pid>/stat field 22, clock ticks
+ * since boot). The command name (field 2) may hold spaces and parentheses,
+ * so fields are counted after the last ')'. */
+static int proc_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -EPROTO;
+	p += 2; /* field 3 */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EPROTO;
+		p++;
+	}
+	*ticks = strtoull(p, NULL, 10);
+	return 0;
+}
+
+/*
+ * pidfd_open() on a pid read earlier, then proof that the descriptor names
+ * the peer: while the pidfd's process has not exited it owns the pid, so
+ * the /proc/<pid>/stat read before the exit check is its own; a process
+ * that started after the connection was made cannot be the one that made
+ * it (the peer died and its pid was given to another process). A process
+ * found already exited is returned as is: it is the peer, or it proves the
+ * peer gone before it; either way the watcher sees an exit at once.
+ */
+static int pidfd_checked(pid_t pid, uint64_t since_boot_ns)
+{
+	long tck = sysconf(_SC_CLK_TCK);
+	struct pollfd pfd;
+	uint64_t start;
+	int fd, err;
+
+#ifdef SYS_pidfd_open
+	fd = (int)syscall(SYS_pidfd_open, pid, 0); /* always close-on-exec */
+	if (fd < 0)
+		err = -errno;
+#else
+	fd = -1;
+	err = -ENOSYS;
+#endif
+	if (fd < 0) {
+		if (err == -ENOSYS || err == -EPERM) /* old kernel, seccomp filter */
+			return xs_seterr(-ENOSYS, "pidfd_open(%d) is unavailable (%s)", (int)pid,
+					 strerror(-err));
+		if (err == -ESRCH)
+			return xs_seterr(-ESRCH, "peer process %d has exited", (int)pid);
+		return xs_seterr(err, "pidfd_open(%d): %s", (int)pid, strerror(-err));
+	}
+	err = proc_start_ticks(pid, &start);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) == 1)
+		return fd; /* exited: see above */
+	if (err == 0 && tck > 0 && start > since_boot_ns / (1000000000ull / (uint64_t)tck)) {
+		close(fd);
+		return xs_seterr(-ESRCH, "peer process %d has exited: pid %d now names a process "
+				 "started after the connection (start %llu ticks after boot, "
+				 "connection at %llu ns)", (int)pid, (int)pid,
+				 (unsigned long long)start, (unsigned long long)since_boot_ns);
+	}
+	/* err != 0: /proc of another pid namespace, or none; the pidfd of a
+	 * live process taken while the connection stands is kept as is */
+	return fd;
+}
+
+int xs__hs_peer_pidfd(int sock, pid_t pid, uint64_t since_boot_ns, unsigned flags)
+{
+	socklen_t len;
+	int fd = -1, err;
+
+	if (!(flags & XS__HS_PIDFD_NO_SOCKOPT)) {
+		len = sizeof(fd);
+		if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0) {
+			/* the kernel's pidfd is not close-on-exec */
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+				err = -errno;
+				close(fd);
+				return xs_seterr(err, "FD_CLOEXEC on the peer's pidfd: %s",
+						 strerror(-err));
+			}
+			return fd;
+		}
+		err = errno;
+		/* The connecting (or listening) process is gone: reaped (ESRCH
+		 * since Linux 6.15, EINVAL before). Its pid may name another
+		 * process by now: never look it up. */
+		if (err == ESRCH || err == EINVAL)
+			return xs_seterr(-ESRCH, "peer process %d has exited (SO_PEERPIDFD: %s)",
+					 (int)pid, strerror(err));
+		if (err != ENOPROTOOPT && err != EOPNOTSUPP)
+			return xs_seterr(-err, "SO_PEERPIDFD: %s", strerror(err));
+		/* before Linux 6.5: pidfd_open on the SO_PEERCRED pid, checked */
+	}
+	if (pid <= 0)
+		return xs_seterr(-ESRCH, "the socket names no peer process (pid %d)", (int)pid);
+	return pidfd_checked(pid, since_boot_ns ? since_boot_ns : xs__hs_boot_ns());
 }
 
 int xs__hs_io_init(struct xs__hs_io *io, int force_poll)

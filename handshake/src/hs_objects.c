@@ -368,6 +368,8 @@ void xs_vsession_close(struct xs_vsession *vs)
 	if (vs->tpu_alloc)
 		xs_alloc_close(vs->tpu_alloc);
 	free(vs->object_state);
+	if (vs->peer_pidfd >= 0)
+		close(vs->peer_pidfd);
 	free(vs);
 }
 
@@ -401,8 +403,9 @@ int xs_hs_objects_create_bound(uint64_t version, const struct xs_logon *logon, u
 	*out = NULL;
 	if (reason && reason_cap)
 		reason[0] = '\0';
-	if (!b.p)
-		return xs_seterr(-EINVAL, "handshake VERSION %" PRIu64 " is not spoken", version);
+	if (!b.p || !b.p->sessions)
+		return xs_seterr(-EINVAL, "handshake VERSION %" PRIu64 " is not spoken%s", version,
+				 b.p ? " by the server yet (wire codecs only)" : "");
 	if (logon->worker_count < 1 || logon->worker_count > XS_HS_MAX_WORKERS ||
 	    logon->allocator_handles < 1 || logon->allocator_handles > XS_HS_MAX_ALLOC_HANDLES)
 		return xs_seterr(-EINVAL, "logon counts not validated (workers %" PRIu64
@@ -413,6 +416,7 @@ int xs_hs_objects_create_bound(uint64_t version, const struct xs_logon *logon, u
 	vs = xs__hs_zalloc_aligned(sizeof(*vs));
 	if (!vs)
 		return -ENOMEM;
+	vs->peer_pidfd = -1; /* the server sets it; none for a socketless session */
 	vs->version = (int)b.p->version;
 	vs->num_workers = w;
 	vs->num_allocs = (uint32_t)logon->allocator_handles;

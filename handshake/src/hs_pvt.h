@@ -63,6 +63,25 @@ int xs__hs_io_send_all(struct xs__hs_io *io, int fd, const void *buf, size_t len
  *  msg->msg_controllen / msg_flags are updated as by recvmsg(2). */
 long xs__hs_io_recvmsg(struct xs__hs_io *io, int fd, struct msghdr *msg, uint64_t deadline);
 
+/** CLOCK_BOOTTIME in ns (the clock of /proc/<pid>/stat start times). */
+uint64_t xs__hs_boot_ns(void);
+
+/** xs__hs_peer_pidfd() flag: skip SO_PEERPIDFD (tests of the fallback). */
+#define XS__HS_PIDFD_NO_SOCKOPT 1u
+
+/**
+ * A close-on-exec pidfd for the process at the other end of the connected
+ * Unix socket @p sock, taken while the socket is still open: SO_PEERPIDFD
+ * (Linux 6.5+), else pidfd_open(@p pid) (the SO_PEERCRED pid) checked
+ * against the connection: a live process that started after
+ * @p since_boot_ns (CLOCK_BOOTTIME when the connection was made; 0 = now)
+ * got a reused pid and is refused.
+ * @return the descriptor; -ESRCH when the peer has exited and been reaped
+ *   (or its pid names another process); -ENOSYS without pidfd support
+ *   (old kernel, seccomp): the caller goes on without one; other -errno.
+ */
+int xs__hs_peer_pidfd(int sock, pid_t pid, uint64_t since_boot_ns, unsigned flags);
+
 /** Fill a sockaddr_un for @p path. @return its length or -ENAMETOOLONG / -EINVAL. */
 int xs__hs_sockaddr(struct sockaddr_un *sa, const char *path);
 
@@ -76,6 +95,15 @@ void *xs__hs_zalloc_aligned(size_t size);
 
 /** Close both queue ends of @p n workers and free the array (NULL is fine). */
 void xs__hs_workers_free(struct xs_hs_worker *w, uint32_t n);
+
+/* ------------------------------------------------ protocol rows (hs_proto.c) */
+
+/** Byte where the ring starts in a queue file of shaq format @p fmt, kind @p kind. */
+uint64_t xs__hs_ring_start(unsigned fmt, unsigned kind);
+
+/** sdk7 validation of one queue capacity (HANDSHAKE_SDK.md s5): 1 when
+ *  try_minimum_file_size and the page rounding fit isize, else 0. */
+int xs__hs_sdk_queue_ok(const struct xs_hs_proto *p, const struct xs_hs_object *o, uint64_t cap);
 
 XS_LINK_ERROR_TEXTS(xs_strerror_hs);
 

@@ -75,6 +75,7 @@ struct hs_conn {
 	uint32_t got;            /* logon bytes received */
 	uint64_t id;             /* connection sequence number */
 	uint64_t start_ns;       /* accept time: upstream's elapsed check starts here */
+	uint64_t boot_ns;        /* accept time on CLOCK_BOOTTIME (peer pidfd check) */
 	uint64_t read_deadline;  /* poll path: end of the current read */
 	pid_t pid;
 	uid_t uid;
@@ -170,6 +171,7 @@ static struct hs_conn *conn_new(struct xs_hs_server *s, int fd)
 		c->got = 0;
 		c->id = ++s->next_id;
 		c->start_ns = xs__hs_now();
+		c->boot_ns = xs__hs_boot_ns();
 		c->read_deadline = c->start_ns + s->timeout;
 		c->pid = 0;
 		c->uid = 0;
@@ -260,22 +262,35 @@ static int conn_logon(struct xs_hs_server *s, struct hs_conn *c, struct xs_vsess
 	int fds[XS_HS_MAX_FDS];
 	struct xs_logon lg;
 	struct xs_vsession *vs;
-	int err;
+	int err, pidfd;
 
 	err = xs_hs_parse_logon(c->buf, c->got, s->proto->version, &lg, reason, sizeof(reason));
 	if (err) {
 		conn_reject(s, c, err, reason);
 		return V_DONE;
 	}
+	/* The client process, for peer-death watching, while the socket is
+	 * open: a client gone already (reaped) is no session. */
+	pidfd = xs__hs_peer_pidfd(c->fd, c->pid, c->boot_ns, 0);
+	if (pidfd == -ENOSYS) {
+		pidfd = -1; /* no pidfd on this kernel: peer_pid only */
+	} else if (pidfd < 0) {
+		emit(s, c, XS_HS_EV_FAILED, pidfd, 0, "");
+		conn_finish(s, c);
+		return V_DONE;
+	}
 	err = xs_hs_objects_create_bound(s->proto->version, &lg, s->opts.huge, !s->opts.no_seal,
 					 s->opts.bind_fn, s->opts.bind_arg, &vs, fds, reason,
 					 sizeof(reason));
 	if (err) {
+		if (pidfd >= 0)
+			close(pidfd);
 		if (!reason[0])
 			xs_hs_format_io(reason, sizeof(reason), err < 0 && -err < XS_E_BASE ? err : -EIO);
 		conn_reject(s, c, err, reason);
 		return V_DONE;
 	}
+	vs->peer_pidfd = pidfd; /* closed with the session from here on */
 	err = send_success(c->fd, fds, vs->num_objects);
 	/* the server keeps only its mappings (as upstream) */
 	xs__hs_close_fds(fds, vs->num_objects);
@@ -741,8 +756,9 @@ int xs_hs_server_listen(const struct xs_hs_server_opts *opts, struct xs_hs_serve
 	if (!opts || !opts->path)
 		return xs_seterr(-EINVAL, "xs_hs_server_listen: options and path are required");
 	version = opts->version ? opts->version : XS_HS_VERSION_DEFAULT;
-	if (!xs_hs_proto_get(version))
-		return xs_seterr(-EINVAL, "handshake VERSION %" PRIu64 " is not spoken", version);
+	if (!xs_hs_proto_get(version) || !xs_hs_proto_get(version)->sessions)
+		return xs_seterr(-EINVAL, "handshake VERSION %" PRIu64 " is not spoken%s", version,
+				 xs_hs_proto_get(version) ? " by the server yet (wire codecs only)" : "");
 	if (opts->huge > XS_HS_HUGE_EACH)
 		return xs_seterr(-EINVAL, "huge-page policy %u unknown", opts->huge);
 	len = xs__hs_sockaddr(&sa, opts->path);

@@ -81,6 +81,38 @@ static int count_pages(const struct xs_topo *t, uintptr_t start, size_t npages,
 	return 0;
 }
 
+/*
+ * Make the pages of [start, start+alen) that are already in memory visible
+ * to the page query, without placing any other page. move_pages() (and
+ * hwloc's area query on top of it) sees only pages mapped in this process's
+ * page tables; a shared mapping's pages faulted in by the peer are in the
+ * object but not mapped here. mincore() reports the object's resident pages
+ * whoever faulted them; a read of such a page maps the page already there,
+ * whereas a read of a hole would allocate a page on this thread's node, the
+ * very placement this must not make. (A page swapped out between the two
+ * calls would be read back in: shared session memory is not expected to
+ * swap.) @return 0 or -errno from mincore.
+ */
+static int map_resident(uintptr_t start, size_t alen)
+{
+	enum { CHUNK = 4096 };
+	unsigned char vec[CHUNK];
+	size_t pg = page_size(), npages = alen / pg;
+
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < CHUNK ? npages - done : CHUNK;
+		uintptr_t a = start + done * pg;
+
+		if (mincore((void *)a, n * pg, vec) < 0)
+			return -errno;
+		for (size_t i = 0; i < n; i++)
+			if (vec[i] & 1)
+				(void)*(volatile const char *)(a + i * pg);
+		done += n;
+	}
+	return 0;
+}
+
 int xs_mem_nodes(const struct xs_topo *t, const void *addr, size_t len, unsigned flags,
 		 struct xs_mem_loc *loc)
 {
@@ -100,6 +132,8 @@ int xs_mem_nodes(const struct xs_topo *t, const void *addr, size_t len, unsigned
 	if (flags & XS_MEM_TOUCH)
 		for (uintptr_t p = start; p < start + alen; p += pg)
 			(void)*(volatile const char *)p; /* read fault: places the page */
+	else if ((flags & XS_MEM_RESIDENT) && (r = map_resident(start, alen)) < 0)
+		return xs_seterr(r, "mincore(%p, %zu) failed: %s", addr, len, strerror(-r));
 	set = hwloc_bitmap_alloc();
 	if (!set)
 		return -ENOMEM;
@@ -126,7 +160,7 @@ int xs_mem_nodes(const struct xs_topo *t, const void *addr, size_t len, unsigned
 		return xs_seterr(r, "move_pages query of %zu pages failed", loc->pages);
 	if (loc->nnodes == 0)
 		return xs_seterr(-XS_ERT_UNPOPULATED,
-				 "none of the %zu pages at %p is populated (touch them first)",
+				 "none of the %zu pages at %p is in memory: not placed yet",
 				 loc->pages, addr);
 	if (loc->nnodes > 1) {
 		char list[256];

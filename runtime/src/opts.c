@@ -33,7 +33,7 @@ int xs_rt_opts_parse(struct xs_rt_opts *o, int opt, const char *arg)
 		return 1;
 	case XS_RT_OPT_IDLE:
 		if ((r = xs_idle_parse(arg)) < 0)
-			return xs_seterr(-XS_ERT_OPTION, "--idle: '%s' is not one of spin, yield, backoff",
+			return xs_seterr(-XS_ERT_OPTION, "--idle: '%s' is not one of spin, yield, backoff, futex",
 					 arg ? arg : "");
 		o->idle = (enum xs_idle)r;
 		return 1;
@@ -57,13 +57,17 @@ int xs_rt_opts_parse(struct xs_rt_opts *o, int opt, const char *arg)
 void xs_rt_opts_usage(FILE *f)
 {
 	fputs("Runtime options (every xsched program):\n"
-	      "  --cpus LIST             CPUs to use, e.g. 0-3,8,10-11 (default: the allowed set:\n"
-	      "                          affinity mask and cgroup cpuset)\n"
+	      "  --cpus LIST             CPUs for the busy threads, e.g. 1 or 0-3,8,10-11; the\n"
+	      "                          housekeeping CPU is another allowed one (or shares these\n"
+	      "                          when there is none); CPUs that do not exist are an error\n"
+	      "                          (default: the allowed set: affinity mask and cgroup\n"
+	      "                          cpuset, less one housekeeping core)\n"
 	      "  --placement POLICY      when the memory's NUMA node has too few cores:\n"
 	      "                          dedicated (fail, default), spill (use the nearest node),\n"
 	      "                          packed (several lightweight threads per core)\n"
 	      "  --idle STRATEGY         what a reactor does when idle: spin (default), yield\n"
-	      "                          (spin, then sched_yield), backoff (spin, then sleep <= 1 ms)\n"
+	      "                          (spin, then sched_yield), backoff (spin, then sleep <= 1 ms),\n"
+	      "                          futex (spin, then sleep until a registered queue is written)\n"
 	      "  --topology SPEC         plan for a synthetic topology (\"pack:2 numa:2 core:8 pu:2\")\n"
 	      "                          or an XML file (default: $" XS_TOPOLOGY_ENV ", else this machine)\n"
 	      "  --allow-smt             busy threads may use SMT siblings of each other\n"
@@ -105,6 +109,6 @@ const char *xs_strerror_rt(int code)
 	case XS_ERT_NODE: return "no such NUMA node";
 	case XS_ERT_SESSION: return "session not usable by the runtime";
 	case XS_ERT_PEER_GONE: return "the session's peer process exited";
-	default: return NULL;
+	default: return xs__strerror_metrics(code); /* XS_EMET_*, else NULL */
 	}
 }

@@ -13,6 +13,7 @@ struct xs_plan {
 	enum xs_place_policy policy;
 	unsigned flags, status;
 	int mem_node, hk_cpu, hk_core, shortage;
+	int hk_outside; /* the housekeeping CPU lies outside opts->cpus (the busy CPUs) */
 	int nreactors;
 	struct xs_plan_reactor *r;
 	int ntasks;
@@ -253,7 +254,8 @@ static void shortage_detail(const struct xs_plan *p, const struct xs_cpuset *usa
 		xs_cpuset_format(&on, cpus, sizeof(cpus));
 		n = (size_t)snprintf(buf, len, "; usable CPUs: %s", cpus[0] ? cpus : "none");
 	}
-	if (p->hk_core >= 0 && n < len && (node < 0 || t->cores[p->hk_core].node == node))
+	if (p->hk_core >= 0 && !p->hk_outside && n < len &&
+	    (node < 0 || t->cores[p->hk_core].node == node))
 		n += (size_t)snprintf(buf + n, len - n, "; housekeeping core %d (cpu %d) kept free",
 				      p->hk_core, p->hk_cpu);
 	for (int c = 0; c < t->ncore; c++) {
@@ -373,16 +375,26 @@ int xs_plan_build(struct xs_plan **out, const struct xs_topo *t, const struct xs
 		p->tasks[i].reactor = -1;
 	}
 
-	/* usable CPUs */
+	/* usable CPUs: the requested ones (busy threads) must exist */
 	usable = t->allowed;
 	if (o->cpus) {
 		struct xs_cpuset dropped;
+		char all[256];
 
+		xs_cpuset_andnot(&dropped, o->cpus, &t->all);
+		if (!xs_cpuset_empty(&dropped)) {
+			xs_cpuset_format(&dropped, cpus, sizeof(cpus));
+			xs_cpuset_format(&t->all, all, sizeof(all));
+			r = xs_seterr(-XS_ERT_CPUS, "CPU%s %s do%s not exist (topology %s has CPUs %s)",
+				      xs_cpuset_count(&dropped) == 1 ? "" : "s", cpus,
+				      xs_cpuset_count(&dropped) == 1 ? "es" : "", t->source, all);
+			goto fail;
+		}
 		xs_cpuset_and(&usable, &usable, o->cpus);
 		xs_cpuset_andnot(&dropped, o->cpus, &t->allowed);
 		if (!xs_cpuset_empty(&dropped)) {
 			xs_cpuset_format(&dropped, cpus, sizeof(cpus));
-			note(p, "CPUs %s were requested but are not allowed (affinity, cgroup) or not in the topology: ignored",
+			note(p, "CPUs %s were requested but are not allowed (affinity, cgroup): ignored",
 			     cpus);
 		}
 	}
@@ -396,13 +408,45 @@ int xs_plan_build(struct xs_plan **out, const struct xs_topo *t, const struct xs
 		goto fail;
 	}
 
-	/* housekeeping core */
-	choose_housekeeping(p, o, &usable, &cand_core, &cand_cpu);
+	/* housekeeping core. With opts->cpus (the CPUs of the busy threads) it
+	 * goes on an allowed CPU outside that list, preferably on a core with
+	 * no listed CPU; when the list covers every allowed CPU, housekeeping
+	 * shares the busy CPUs (said in a note). Without a list, the first
+	 * usable core is kept free. */
 	p->hk_core = p->hk_cpu = -1;
-	if (!(o->flags & XS_PLACE_USE_HOUSEKEEPING) && cand_core >= 0) {
-		p->hk_core = cand_core;
-		p->hk_cpu = cand_cpu;
-		note(p, "housekeeping core %d (cpu %d) kept free", cand_core, cand_cpu);
+	cand_core = cand_cpu = -1;
+	if (o->cpus && o->housekeeping_cpu < 0 && !(o->flags & XS_PLACE_USE_HOUSEKEEPING)) {
+		struct xs_cpuset outside, whole;
+
+		xs_cpuset_andnot(&outside, &t->allowed, o->cpus);
+		whole = outside; /* minus the cores that hold a listed CPU */
+		for (int c = 0; c < t->ncore; c++) {
+			struct xs_cpuset in;
+
+			xs_cpuset_and(&in, &t->cores[c].cpus, o->cpus);
+			if (!xs_cpuset_empty(&in))
+				xs_cpuset_andnot(&whole, &whole, &t->cores[c].cpus);
+		}
+		choose_housekeeping(p, o, xs_cpuset_empty(&whole) ? &outside : &whole, &cand_core,
+				    &cand_cpu);
+		if (cand_core >= 0) {
+			p->hk_core = cand_core;
+			p->hk_cpu = cand_cpu;
+			p->hk_outside = 1;
+			note(p, "housekeeping on cpu %d (core %d), outside the busy CPUs", cand_cpu,
+			     cand_core);
+		} else {
+			xs_cpuset_format(o->cpus, cpus, sizeof(cpus));
+			note(p, "no allowed CPU outside the busy CPUs %s: housekeeping (main thread, "
+			     "light tasks) shares them", cpus);
+		}
+	} else {
+		choose_housekeeping(p, o, &usable, &cand_core, &cand_cpu);
+		if (!(o->flags & XS_PLACE_USE_HOUSEKEEPING) && cand_core >= 0) {
+			p->hk_core = cand_core;
+			p->hk_cpu = cand_cpu;
+			note(p, "housekeeping core %d (cpu %d) kept free", cand_core, cand_cpu);
+		}
 	}
 	if (!xs_cpuset_empty(&t->isolated) && !(o->flags & XS_PLACE_IGNORE_ISOLATED)) {
 		struct xs_cpuset iso;
@@ -440,7 +484,9 @@ int xs_plan_build(struct xs_plan **out, const struct xs_topo *t, const struct xs
 			r = -ENOMEM;
 			goto fail;
 		}
-		nslots[n] = node_slots(t, n, &usable, p->hk_core, o->flags, slots[n]);
+		/* a housekeeping CPU outside the list takes no busy CPU away */
+		nslots[n] = node_slots(t, n, &usable, p->hk_outside ? -1 : p->hk_core, o->flags,
+				       slots[n]);
 		if (nslots[n] < 0) {
 			r = nslots[n];
 			goto fail;
@@ -547,7 +593,7 @@ int xs_plan_build(struct xs_plan **out, const struct xs_topo *t, const struct xs
 		struct slot s = { -1, -1, -1 };
 		unsigned lf = XS_PR_LIGHT;
 
-		if (p->hk_core >= 0 && p->hk_cpu >= 0 && xs_cpuset_isset(&usable, p->hk_cpu)) {
+		if (p->hk_core >= 0 && p->hk_cpu >= 0 && xs_cpuset_isset(&t->allowed, p->hk_cpu)) {
 			s.cpu = p->hk_cpu;
 			s.core = p->hk_core;
 			s.node = t->cores[p->hk_core].node;

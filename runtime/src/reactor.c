@@ -19,6 +19,7 @@
  *       startup itself synchronises through rt->mu / rt->cv.
  */
 #include "rt_pvt.h"
+#include "idle_futex.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -68,6 +69,7 @@ struct xs__blk {
 	uint64_t backoff_max_ns;
 	struct xs__lt *lt;    /* nlt lthreads */
 	struct xs_rt *rt;
+	struct xs__fidle *fidle; /* XS_IDLE_FUTEX sleeper (idle_futex.h), NULL: back off */
 	/* line 1: reactor counters (C1) */
 	_Atomic uint64_t rounds XS_CACHE_ALIGNED;
 	_Atomic uint64_t idle_rounds;
@@ -117,6 +119,7 @@ struct xs_rt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int nready, go, abort;
+	struct xs__fx *fx;        /* queues registered for XS_IDLE_FUTEX (idle_futex.h) */
 	void *att;                /* session glue attachment (xs__rt_attach) */
 	void (*att_fini)(void *); /* its destructor */
 };
@@ -129,19 +132,19 @@ static int rt_state(const struct xs_rt *rt)
 
 /* ------------------------------------------------------------ names */
 
-static const char *const idle_names[] = { "spin", "yield", "backoff" };
+static const char *const idle_names[] = { "spin", "yield", "backoff", "futex" };
 
 const char *xs_idle_name(enum xs_idle i)
 {
-	return (unsigned)i < 3 ? idle_names[i] : "?";
+	return (unsigned)i < 4 ? idle_names[i] : "?";
 }
 
 int xs_idle_parse(const char *s)
 {
-	for (int i = 0; s && i < 3; i++)
+	for (int i = 0; s && i < 4; i++)
 		if (!strcmp(s, idle_names[i]))
 			return i;
-	return xs_seterr(-XS_ERT_OPTION, "idle strategy '%s' is not one of spin, yield, backoff",
+	return xs_seterr(-XS_ERT_OPTION, "idle strategy '%s' is not one of spin, yield, backoff, futex",
 			 s ? s : "");
 }
 
@@ -168,7 +171,7 @@ int xs_rt_create(struct xs_rt **out, const struct xs_rt_params *p)
 		xs_rt_params_init(&dflt);
 		p = &dflt;
 	}
-	if ((unsigned)p->idle > XS_IDLE_BACKOFF || (unsigned)p->pin > XS_RT_PIN_NONE)
+	if ((unsigned)p->idle > XS_IDLE_FUTEX || (unsigned)p->pin > XS_RT_PIN_NONE)
 		return xs_seterr(-EINVAL, "runtime: idle %d / pin %d out of range", (int)p->idle,
 				 (int)p->pin);
 	rt = aligned_alloc(XS_CACHE_LINE, (sizeof(*rt) + XS_CACHE_LINE - 1) / XS_CACHE_LINE * XS_CACHE_LINE);
@@ -197,7 +200,7 @@ int xs_rt_add_reactor(struct xs_rt *rt, const char *name, int cpu, int idle)
 	struct xs__rdesc *d;
 
 	if (!rt || !name || !name[0] || strlen(name) > XS_RT_NAME_MAX || cpu < -1 ||
-	    cpu >= XS_CPUSET_MAX || idle < -1 || idle > XS_IDLE_BACKOFF)
+	    cpu >= XS_CPUSET_MAX || idle < -1 || idle > XS_IDLE_FUTEX)
 		return xs_seterr(-EINVAL, "reactor \"%s\": bad name (1..%d chars), cpu %d or idle %d",
 				 name ? name : "", XS_RT_NAME_MAX, cpu, idle);
 	if (rt_state(rt) != RT_NEW)
@@ -266,6 +269,15 @@ int xs_rt_add_lthread(struct xs_rt *rt, int reactor, const struct xs_lthread_spe
 	l->slot = rt->r[reactor]->nlt++;
 	atomic_init(&l->lt, NULL);
 	return rt->nl++;
+}
+
+int xs_rt_lthread_wait_on(struct xs_rt *rt, int lt, const struct xs_shaq_waitref *ref)
+{
+	if (!rt || lt < 0 || lt >= rt->nl || !ref || (ref->waiters && !ref->cursor))
+		return xs_seterr(-EINVAL, "lthread wait_on: bad lthread %d or queue reference", lt);
+	if (rt_state(rt) != RT_NEW)
+		return xs_seterr(-XS_ERT_STATE, "lthread wait_on after start");
+	return xs__fx_add(&rt->fx, rt->l[lt].reactor, lt, ref);
 }
 
 int xs_rt_add_plan(struct xs_rt *rt, const struct xs_plan *plan, const struct xs_lthread_spec *specs)
@@ -372,11 +384,16 @@ static void reactor_loop(struct xs__blk *b)
 			break;
 		if (work) {
 			idle_run = 0;
+			if (b->fidle)
+				xs__fidle_work(b->fidle); /* unregister if armed */
 			continue;
 		}
 		ctr_add(&b->idle_rounds, 1);
 		if (b->idle == XS_IDLE_SPIN || ++idle_run <= b->spin_rounds) {
 			xs_cpu_relax();
+		} else if (b->fidle) { /* XS_IDLE_FUTEX: arm, re-poll, sleep (idle_futex.h) */
+			if (xs__fidle_step(b->fidle, b->backoff_max_ns))
+				ctr_add(&b->sleeps, 1);
 		} else if (b->idle == XS_IDLE_YIELD) {
 			sched_yield();
 			ctr_add(&b->yields, 1);
@@ -393,6 +410,8 @@ static void reactor_loop(struct xs__blk *b)
 			ctr_add(&b->sleeps, 1);
 		}
 	}
+	if (b->fidle)
+		xs__fidle_disarm(b->fidle); /* leave no registration behind */
 }
 
 static void *reactor_main(void *arg)
@@ -404,8 +423,16 @@ static void *reactor_main(void *arg)
 
 	atomic_store_explicit(&d->tid, (pid_t)syscall(SYS_gettid), memory_order_relaxed);
 	pthread_setname_np(pthread_self(), d->name);
+	/* Pinned by itself, first thing, with hwloc (the one binding
+	 * mechanism of the runtime); sched_getcpu() then proves it. */
+	if (d->cpu >= 0 && (err = xs__bind_thread(rt->p.topo, d->cpu, d->node)) < 0) {
+		char m[200];
+
+		snprintf(m, sizeof(m), "%s", xs_errmsg()); /* xs_seterr writes that buffer */
+		xs_seterr(err, "reactor %s: %s", d->name, m);
+	}
 	atomic_store_explicit(&d->observed_cpu, sched_getcpu(), memory_order_relaxed);
-	if (d->cpu >= 0) {
+	if (d->cpu >= 0 && !err) {
 		int c = sched_getcpu();
 
 		if (c != d->cpu)
@@ -491,6 +518,14 @@ static int build_block(struct xs_rt *rt, struct xs__rdesc *d)
 	b->backoff_max_ns = (uint64_t)rt->p.backoff_max_us * 1000ull;
 	b->lt = (struct xs__lt *)(base + lt_off);
 	b->run = (struct xs__lt **)(base + run_off);
+	b->fidle = NULL;
+	if (d->idle == XS_IDLE_FUTEX) {
+		int err;
+
+		b->fidle = xs__fidle_build(rt->fx, d->index, &err);
+		if (err)
+			return xs_seterr(err, "reactor %s: no memory for its futex sleeper", d->name);
+	}
 	atomic_init(&b->rounds, 0);
 	atomic_init(&b->idle_rounds, 0);
 	atomic_init(&b->yields, 0);
@@ -624,20 +659,12 @@ int xs_rt_start(struct xs_rt *rt)
 		pthread_attr_init(&attr);
 		if (rt->p.stack_size)
 			pthread_attr_setstacksize(&attr, rt->p.stack_size);
-		if (d->cpu >= 0) {
-			cpu_set_t cs;
-
-			CPU_ZERO(&cs);
-			CPU_SET(d->cpu, &cs);
-			/* the thread starts on its CPU: its first touches are local */
-			pthread_attr_setaffinity_np(&attr, sizeof(cs), &cs);
-		}
+		/* the thread pins itself (reactor_main) before it touches anything */
 		r = pthread_create(&d->th, &attr, reactor_main, d);
 		pthread_attr_destroy(&attr);
 		if (r) {
-			r = xs_seterr(d->cpu >= 0 && r == EINVAL ? -XS_ERT_PIN : -r,
-				      "reactor %s: creating its thread%s failed: %s", d->name,
-				      d->cpu >= 0 ? " pinned to its cpu" : "", strerror(r));
+			r = xs_seterr(-r, "reactor %s: creating its thread failed: %s", d->name,
+				      strerror(r));
 			break;
 		}
 		d->th_created = 1;
@@ -742,15 +769,19 @@ void xs_rt_destroy(struct xs_rt *rt)
 		xs_rt_stop(rt);
 		xs_rt_join(rt);
 	}
+	xs__metrics_rt_gone(rt); /* last metrics sample, before the blocks go */
 	for (int i = 0; i < rt->nr; i++) {
-		if (rt->r[i]->blk)
+		if (rt->r[i]->blk) {
+			xs__fidle_free(rt->r[i]->blk->fidle);
 			xs_mem_free(rt->r[i]->blk, rt->r[i]->blk_size);
+		}
 		free(rt->r[i]);
 	}
 	free(rt->r);
 	for (int i = 0; i < rt->nl; i++)
 		free(rt->l[i].argcopy);
 	free(rt->l);
+	xs__fx_free(rt->fx);
 	pthread_mutex_destroy(&rt->mu);
 	pthread_cond_destroy(&rt->cv);
 	free(rt);

@@ -52,8 +52,25 @@ void *xs__rt_attached(const struct xs_rt *rt);
  */
 void xs__rt_fail(struct xs_rt *rt, int err);
 
+/*
+ * Bind the calling thread to @p cpu with hwloc (hwloc_set_cpubind,
+ * HWLOC_CPUBIND_THREAD) and, when @p node >= 0 and @p t is this machine's
+ * topology, its memory policy to that node (hwloc_set_membind, thread, not
+ * strict). @p t may be NULL or synthetic: this machine's topology is then
+ * loaded once for the whole process. The caller checks the result with
+ * sched_getcpu(). @return 0, -XS_ERT_PIN, -XS_ERT_TOPOLOGY, -ENOMEM.
+ */
+int xs__bind_thread(const struct xs_topo *t, int cpu, int node);
+
 /* Round up to a multiple of the page size. */
 size_t xs__page_round(size_t n);
+
+/* Metrics (metrics.c): xs_rt_destroy() calls this once the reactors are
+ * joined, before freeing them: the process's metrics object takes a last
+ * sample of @p rt and stops reading it and its session. */
+void xs__metrics_rt_gone(struct xs_rt *rt);
+/* Texts of the XS_EMET_* codes (xsched/metrics.h), NULL for others. */
+const char *xs__strerror_metrics(int code);
 
 XS_LINK_ERROR_TEXTS(xs_strerror_rt);
 

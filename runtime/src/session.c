@@ -59,7 +59,6 @@ _Static_assert(sizeof(struct vctx) <= XS_RT_ARG_MAX, "validator context fits");
 struct region {
 	const void *base;
 	size_t len;
-	int touch;
 };
 
 /* Sum the page counts of every region; the node with most pages wins. */
@@ -76,8 +75,7 @@ static int regions_node(const struct xs_topo *t, const struct region *rg, int n,
 	for (int i = 0; i < n; i++) {
 		if (!rg[i].base || !rg[i].len)
 			continue;
-		r = xs_mem_nodes(t, rg[i].base, rg[i].len, XS_MEM_COUNT | (rg[i].touch ? XS_MEM_TOUCH : 0),
-				 &one);
+		r = xs_mem_nodes(t, rg[i].base, rg[i].len, XS_MEM_COUNT | XS_MEM_RESIDENT, &one);
 		loc->pages += one.pages;
 		if (r == -XS_ERT_UNPOPULATED)
 			continue; /* e.g. an allocator nobody used yet */
@@ -96,7 +94,8 @@ static int regions_node(const struct xs_topo *t, const struct region *rg, int n,
 			loc->node = k;
 	}
 	if (loc->nnodes == 0)
-		return xs_seterr(-XS_ERT_UNPOPULATED, "no page of the session's memory is populated");
+		return xs_seterr(-XS_ERT_UNPOPULATED,
+				 "no page of the session's memory is in memory: not placed yet");
 	list[0] = '\0';
 	for (int k = 0; k < XS_MEM_MAX_NODES && used < sizeof(list) - 40; k++)
 		if (loc->nodes >> k & 1)
@@ -107,9 +106,10 @@ static int regions_node(const struct xs_topo *t, const struct region *rg, int n,
 	return loc->nnodes;
 }
 
-/* The regions of a session: every queue file (read-touched: a shared
- * mapping, each page gets placed) and the allocator mapping (only
- * inspected: touching could populate gigabytes). */
+/* The regions of a session: every queue file and the allocator mapping,
+ * each looked at only where its pages are already in memory (whoever
+ * faulted them): a read of a page not there yet would place it on this
+ * thread's node, and the plan would then follow it. */
 static int queues_node(const struct xs_topo *t, const struct xs_spsc *tpu,
 		       const struct xs_spsc *progress, const struct xs_hs_worker *workers,
 		       uint32_t nworkers, const struct xs_alloc *alloc, struct xs_mem_loc *loc)
@@ -120,16 +120,16 @@ static int queues_node(const struct xs_topo *t, const struct xs_spsc *tpu,
 	rg = calloc(3 + 2 * (size_t)nworkers, sizeof(*rg));
 	if (!rg)
 		return -ENOMEM;
-	rg[n++] = (struct region){ tpu->base, tpu->file_size, 1 };
-	rg[n++] = (struct region){ progress->base, progress->file_size, 1 };
+	rg[n++] = (struct region){ tpu->base, tpu->file_size };
+	rg[n++] = (struct region){ progress->base, progress->file_size };
 	for (uint32_t i = 0; i < nworkers; i++) {
 		rg[n++] = (struct region){ workers[i].pack_to_worker.base,
-					   workers[i].pack_to_worker.file_size, 1 };
+					   workers[i].pack_to_worker.file_size };
 		rg[n++] = (struct region){ workers[i].worker_to_pack.base,
-					   workers[i].worker_to_pack.file_size, 1 };
+					   workers[i].worker_to_pack.file_size };
 	}
 	if (alloc)
-		rg[n++] = (struct region){ xs_alloc_base(alloc), xs_alloc_size(alloc), 0 };
+		rg[n++] = (struct region){ xs_alloc_base(alloc), xs_alloc_size(alloc) };
 	r = regions_node(t, rg, n, loc);
 	free(rg);
 	return r;
@@ -418,19 +418,22 @@ static void pwatch_fini(void *obj)
 }
 
 /* Refuse early what would make the watch fail after the plan was added. */
-static int pwatch_check(struct xs_rt *rt, pid_t pid, const char *side)
+static int pwatch_check(struct xs_rt *rt, int pidfd, pid_t pid, const char *side)
 {
-	if (pid <= 0)
+	if (pidfd < 0 && pid <= 0)
 		return xs_seterr(-XS_ERT_SESSION,
-				 "%s session has no peer pid (%d) to watch for peer death", side,
-				 (int)pid);
+				 "%s session has no peer pidfd and no peer pid (%d) to watch for "
+				 "peer death", side, (int)pid);
 	if (xs__rt_attached(rt))
 		return xs_seterr(-XS_ERT_STATE, "runtime already watches a session peer");
 	return 0;
 }
 
-static int pwatch_start(struct xs_rt *rt, pid_t pid, void (*fn)(void *, pid_t), void *user,
-			int stop)
+/* Watch the session's peer: its pidfd (taken from the handshake socket, so
+ * it names the very process that took part), or on a kernel without pidfds
+ * its pid. */
+static int pwatch_start(struct xs_rt *rt, int pidfd, pid_t pid, void (*fn)(void *, pid_t),
+			void *user, int stop)
 {
 	size_t sz = (sizeof(struct pwatch) + XS_CACHE_LINE - 1) / XS_CACHE_LINE * XS_CACHE_LINE;
 	struct pwatch *pw = aligned_alloc(XS_CACHE_LINE, sz);
@@ -454,7 +457,9 @@ static int pwatch_start(struct xs_rt *rt, pid_t pid, void (*fn)(void *, pid_t), 
 		pwatch_fini(pw);
 		return r;
 	}
-	if ((r = xs_peer_watch(pw->w, &pw->peer, pid, pwatch_fired, pw)) < 0) {
+	r = pidfd >= 0 ? xs_peer_watch_pidfd(pw->w, &pw->peer, pidfd, pwatch_fired, pw)
+		       : xs_peer_watch(pw->w, &pw->peer, pid, pwatch_fired, pw);
+	if (r < 0) {
 		xs__rt_attach(rt, NULL, NULL); /* detach, then free */
 		pwatch_fini(pw);
 		return r;
@@ -489,7 +494,7 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 		return xs_seterr(-XS_ERT_SESSION, "client session with %u workers and %s worker queues", w,
 				 s->workers ? "" : "no");
 	watch = cbs->on_peer_death || cbs->stop_on_peer_death;
-	if (watch && (r = pwatch_check(rt, s->peer_pid, "client")) < 0)
+	if (watch && (r = pwatch_check(rt, s->peer_pidfd, s->peer_pid, "client")) < 0)
 		return r;
 	ctx = calloc(w + 1, sizeof(*ctx));
 	if (!ctx)
@@ -506,8 +511,8 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
 	if (r >= 0 && watch) {
-		int e = pwatch_start(rt, s->peer_pid, cbs->on_peer_death, cbs->user,
-				     cbs->stop_on_peer_death);
+		int e = pwatch_start(rt, s->peer_pidfd, s->peer_pid, cbs->on_peer_death,
+				     cbs->user, cbs->stop_on_peer_death);
 
 		if (e < 0)
 			return e; /* the lthreads stay added: destroy the runtime, then the plan */
@@ -533,7 +538,7 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 		return xs_seterr(-XS_ERT_SESSION, "validator session with %u workers and %s worker queues",
 				 w, s->workers ? "" : "no");
 	watch = cbs->on_peer_death || cbs->stop_on_peer_death;
-	if (watch && (r = pwatch_check(rt, s->peer_pid, "validator")) < 0)
+	if (watch && (r = pwatch_check(rt, s->peer_pidfd, s->peer_pid, "validator")) < 0)
 		return r;
 	ctx = calloc(w + 1, sizeof(*ctx));
 	if (!ctx)
@@ -551,8 +556,8 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
 	if (r >= 0 && watch) {
-		int e = pwatch_start(rt, s->peer_pid, cbs->on_peer_death, cbs->user,
-				     cbs->stop_on_peer_death);
+		int e = pwatch_start(rt, s->peer_pidfd, s->peer_pid, cbs->on_peer_death,
+				     cbs->user, cbs->stop_on_peer_death);
 
 		if (e < 0)
 			return e; /* the lthreads stay added: destroy the runtime, then the plan */

@@ -4,6 +4,7 @@
 #include "rt_pvt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -285,6 +286,71 @@ int xs_topo_load(struct xs_topo **out, const char *spec)
 	return 0;
 fail:
 	xs_topo_destroy(t);
+	return r;
+}
+
+/* ------------------------------------------------------------ binding */
+
+/* This machine's topology for hwloc's binding calls when the caller has no
+ * system topology of its own (a synthetic plan remapped onto the real
+ * CPUs): loaded once per process and kept until exit. It is never changed
+ * after loading, and hwloc's binding calls only read it, so reactor threads
+ * may use it at once. */
+static hwloc_topology_t bind_topo;
+static int bind_err;
+static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
+
+static void bind_topo_load(void)
+{
+	hwloc_topology_t h;
+
+	if (hwloc_topology_init(&h)) {
+		bind_err = -ENOMEM;
+		return;
+	}
+	hwloc_topology_set_io_types_filter(h, HWLOC_TYPE_FILTER_KEEP_NONE);
+	hwloc_topology_set_cache_types_filter(h, HWLOC_TYPE_FILTER_KEEP_NONE);
+	hwloc_topology_set_icache_types_filter(h, HWLOC_TYPE_FILTER_KEEP_NONE);
+	if (hwloc_topology_load(h) || !hwloc_topology_is_thissystem(h)) {
+		bind_err = -XS_ERT_TOPOLOGY;
+		hwloc_topology_destroy(h);
+		return;
+	}
+	bind_topo = h;
+}
+
+int xs__bind_thread(const struct xs_topo *t, int cpu, int node)
+{
+	hwloc_topology_t h;
+	hwloc_bitmap_t set;
+	int r = 0;
+
+	if (t && t->is_system) {
+		h = t->h;
+	} else {
+		pthread_once(&bind_once, bind_topo_load);
+		if (!bind_topo)
+			return xs_seterr(bind_err, "binding a thread to cpu %d: this machine's "
+					 "topology could not be loaded", cpu);
+		h = bind_topo;
+	}
+	set = hwloc_bitmap_alloc();
+	if (!set)
+		return -ENOMEM;
+	hwloc_bitmap_only(set, (unsigned)cpu);
+	if (hwloc_set_cpubind(h, set, HWLOC_CPUBIND_THREAD) < 0) {
+		r = xs_seterr(-XS_ERT_PIN, "hwloc_set_cpubind(cpu %d, HWLOC_CPUBIND_THREAD) failed: %s",
+			      cpu, strerror(errno));
+	} else if (node >= 0 && t && t->is_system && node < t->nnode) {
+		/* Later allocations of this thread (its stack, its heap) go to
+		 * its node too. Not fatal: the reactor's own block is bound
+		 * already (xs_mem_alloc_node), and first touch on a pinned
+		 * thread is local anyway. */
+		hwloc_bitmap_only(set, (unsigned)t->nodes[node].os_index);
+		(void)hwloc_set_membind(h, set, HWLOC_MEMBIND_BIND,
+					HWLOC_MEMBIND_THREAD | HWLOC_MEMBIND_BYNODESET);
+	}
+	hwloc_bitmap_free(set);
 	return r;
 }
 

@@ -48,8 +48,9 @@ int t_alloc_audit(const struct xs_alloc *a, struct t_audit *o)
 		o->global++;
 	}
 	for (w = 0; w < h->num_workers; w++) {
-		const struct xs_alloc_worker_shm *we =
-			(const void *)(base + XS_ALLOC_HEADER_SIZE + (size_t)XS_ALLOC_WORKER_SIZE * w);
+		const struct xs_alloc_format_info *fi = xs_alloc_format_info(xs_alloc_format_of(a));
+		const struct xs_alloc_heads_shm *we =
+			(const void *)(base + XS_ALLOC_HEADER_SIZE + (size_t)fi->entry_size * w + fi->heads_off);
 
 		for (c = 0; c < XS_ALLOC_NUM_CLASSES; c++) {
 			for (which = 0; which < 2; which++) {
@@ -86,6 +87,25 @@ int t_alloc_audit(const struct xs_alloc *a, struct t_audit *o)
 		}
 	free(seen);
 	return o->bad ? -1 : 0;
+}
+
+enum xs_alloc_format t_alloc_format_arg(int argc, char **argv)
+{
+	static const enum xs_alloc_format all[] = {XS_ALLOC_FMT_0_2, XS_ALLOC_FMT_2_0, XS_ALLOC_FMT_3_0,
+						   XS_ALLOC_FMT_4_0};
+	size_t i;
+
+	if (argc < 2)
+		return XS_ALLOC_FMT_0_2;
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(argv[1], xs_alloc_format_info(all[i])->name) == 0)
+			return all[i];
+	t_fail(__FILE__, __LINE__, "unknown allocator format '%s'", argv[1]);
+}
+
+uint32_t t_alloc_worker_arg(enum xs_alloc_format f, uint32_t index)
+{
+	return xs_alloc_format_info(f)->join == XS_ALLOC_JOIN_CLAIM ? XS_ALLOC_CLAIM : index;
 }
 
 /* ----------------------------------------------------------- stress engine */
@@ -275,6 +295,8 @@ int t_stress_worker(struct t_stress *st, uint32_t w, struct xs_alloc *a)
 			uint64_t off;
 
 			rc = xs_alloc_alloc_offset(a, size, &off);
+			if (rc == -XS_EA_ZERO_SIZE && size == 0 && xs_alloc_format_of(a) == XS_ALLOC_FMT_4_0)
+				continue; /* format 4.0 serves no 0-byte request */
 			if (rc == -ENOMEM) {
 				st->enomem[w]++;
 				if (xs_alloc_clean_remote(a) < 0)
@@ -355,10 +377,18 @@ int t_stress_worker(struct t_stress *st, uint32_t w, struct xs_alloc *a)
 		struct xs_alloc_worker_stats ws[T_STRESS_MAXW];
 		struct xs_alloc_stats s;
 
+		uint32_t me = xs_alloc_worker(a); /* = w, or the slot a claim gave */
+
+		if (me >= T_STRESS_MAXW)
+			return st_fail(st, w, "worker %u has allocator index %u", w, me);
 		xs_alloc_stats(a, &s, ws, T_STRESS_MAXW);
-		if (ws[w].slabs_owned || ws[w].bytes_in_use)
+		if (ws[me].slabs_owned || ws[me].bytes_in_use)
 			return st_fail(st, w, "worker %u still owns %u slabs, %llu bytes in use after clean + trim",
-				       w, ws[w].slabs_owned, (unsigned long long)ws[w].bytes_in_use);
+				       w, ws[me].slabs_owned, (unsigned long long)ws[me].bytes_in_use);
+		if (s.handle_outstanding || ws[me].outstanding_bytes)
+			return st_fail(st, w, "worker %u: %llu outstanding bytes (entry: %llu) after clean + trim",
+				       w, (unsigned long long)s.handle_outstanding,
+				       (unsigned long long)ws[me].outstanding_bytes);
 		if (s.handle.errors)
 			return st_fail(st, w, "worker %u: %llu allocator errors", w,
 				       (unsigned long long)s.handle.errors);

@@ -28,6 +28,13 @@ struct t_audit {
  */
 int t_alloc_audit(const struct xs_alloc *a, struct t_audit *out);
 
+/** The format named by argv[1] ("0.2", "2.0", "3.0", "4.0"; none: 0.2). */
+enum xs_alloc_format t_alloc_format_arg(int argc, char **argv);
+
+/** The worker id a test passes for format @p f: @p index for the fixed
+ *  formats, XS_ALLOC_CLAIM for the claim formats. */
+uint32_t t_alloc_worker_arg(enum xs_alloc_format f, uint32_t index);
+
 /* ------------------------------------------------------------ stress engine */
 
 #define T_STRESS_MAXW 8

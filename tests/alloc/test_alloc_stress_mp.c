@@ -11,7 +11,10 @@
  * granule is ever held by two processes. At the end each process owns no
  * slab; the parent joins the file and the audit finds every slab on the
  * global free list exactly once, with nothing in use. Bounded: 1.5 s or
- * 3M operations per process; a process that hangs is killed.
+ * 3M operations per process (1 s for the other formats); a process that
+ * hangs is killed. argv[1] names the format ("0.2" by default): for 3.0
+ * and 4.0 each process claims a slot (the one it gets is whatever the race
+ * gives), and every slot ends released with no outstanding bytes.
  */
 #include <signal.h>
 #include <string.h>
@@ -26,8 +29,9 @@
 #define NW 4
 #define FILE_SIZE (4u << 20)
 
-int main(void)
+int main(int argc, char **argv)
 {
+	enum xs_alloc_format fmt = t_alloc_format_arg(argc, argv);
 	size_t bytes = t_stress_bytes(NW, FILE_SIZE);
 	struct t_stress *st = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct xs_alloc *a;
@@ -40,9 +44,9 @@ int main(void)
 
 	T_ASSERT(st != MAP_FAILED);
 	T_OK(fd);
-	T_OK(xs_alloc_create(&a, fd, FILE_SIZE, NW, 16384, 0));
+	T_OK(xs_alloc_create_fmt(&a, fd, FILE_SIZE, NW, 16384, fmt, t_alloc_worker_arg(fmt, 0)));
 	xs_alloc_close(a); /* the creator steps back: workers 0..3 are the children */
-	t_stress_init(st, NW, FILE_SIZE, 3000000, 1500ull * 1000000);
+	t_stress_init(st, NW, FILE_SIZE, 3000000, (fmt == XS_ALLOC_FMT_0_2 ? 1500ull : 1000ull) * 1000000);
 	fflush(NULL);
 	for (w = 0; w < NW; w++) {
 		pid[w] = fork();
@@ -50,7 +54,7 @@ int main(void)
 		if (pid[w] == 0) {
 			struct xs_alloc *me;
 
-			if (xs_alloc_join(&me, fd, w) < 0)
+			if (xs_alloc_join_fmt(&me, fd, fmt, t_alloc_worker_arg(fmt, w)) < 0)
 				_exit(2);
 			if (w & 1)
 				xs_alloc_set_policy(me, XS_ALLOC_POLICY_UPSTREAM, 0);
@@ -89,12 +93,14 @@ int main(void)
 	T_ASSERT(allocs > 1000 && remote > 100);
 	T_EQ(st->done_closing, NW);
 
-	T_OK(xs_alloc_join(&a, fd, 0));
+	T_OK(xs_alloc_join_fmt(&a, fd, fmt, t_alloc_worker_arg(fmt, 0)));
 	T_OK(t_alloc_audit(a, &au));
 	T_EQ(au.global, xs_alloc_num_slabs(a));
 	T_EQ(au.on_workers, 0);
 	T_OK(xs_alloc_stats(a, &s, NULL, 0));
 	T_EQ(s.bytes_in_use, 0);
+	T_EQ(s.outstanding_bytes, 0);
+	T_EQ(s.claimed_slots, fmt == XS_ALLOC_FMT_3_0 || fmt == XS_ALLOC_FMT_4_0 ? 1 : 0);
 	for (w = 0; w < st->granules; w++)
 		T_EQ(st->shadow[w], 0);
 	xs_alloc_close(a);

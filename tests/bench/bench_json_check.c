@@ -15,6 +15,10 @@
  *   --expect-file PATH    PATH is removed first and must exist, non-empty, after
  *   --table               stdout is a table, not JSON: only check that every
  *                         expected row name appears in it
+ *   --require-wait        every result names how its receiver waited: a
+ *                         non-empty string "wait"
+ *   --rejected TEXT       the command must refuse to run: exit status 2,
+ *                         nothing on stdout, TEXT in what it printed on stderr
  *
  * JSON mode: every stdout line must be one JSON object (parsed by a complete
  * JSON parser below) with "bench" (string), "placement" (string) and "cpus"
@@ -22,6 +26,19 @@
  * have p50_ns p90_ns p99_ns p999_ns max_ns as finite numbers with
  * 0 < p50 <= p90 <= p99 <= p999 <= max; a throughput result msgs_per_s > 0.
  * "errors", when present, must be 0 (messages lost or reordered).
+ *
+ * Ratios, always checked: no ratio is computed from a constant.
+ *  - a key with "ratio" in its name must be ratio_to_<K> (or its _min, _max,
+ *    _rounds), and the object must carry <K>_bench naming rows of this very
+ *    output (comma separated; "glibc" may name a row ".../glibc") and a
+ *    positive <K>_p50_ns or <K>_msgs_per_s: what it divides by was measured
+ *    in this run; ratio_to_<K>_min <= ratio_to_<K> <= ratio_to_<K>_max;
+ *  - keys "vs_*" / "*_vs_*" (ratios under another name) are refused;
+ *  - a result row has no key mentioning upstream, quoted or reference
+ *    figures: those are printed apart ({"bench":"quoted"}, labelled
+ *    "quoted, another machine"), and no ratio_to_* of any row equals the
+ *    row's p50 / msgs/s divided by one of them;
+ *  - a note that mentions upstream carries no "<number>x" ratio.
  *
  * Used by the bench smoke tests (tests/bench/CMakeLists.txt); any benchmark
  * built on bench/harness.h can be checked with it.
@@ -33,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -394,6 +412,20 @@ static void split(struct names *nm, const char *list)
 
 static int failures;
 
+/* Every row seen with numbers, and the rows ratios name (checked at the end). */
+static struct names seen_rows, named_floors;
+static int named_line[MAX_NAMES];
+/* Quoted figures (another machine) and the ratios to compare with them. */
+#define MAX_Q 64
+static double quoted[MAX_Q];
+static int nquoted;
+static struct {
+	double main, ratio;
+	int line;
+	char key[64];
+} ratios[1024];
+static int nratios;
+
 static void bad(int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -430,8 +462,129 @@ static double num(const struct jval *o, const char *key, int line, const char *b
 	return v->num;
 }
 
+static void add_name(struct names *nm, const char *s)
+{
+	if (find(nm, s) < 0 && nm->n < MAX_NAMES)
+		nm->v[nm->n++] = strdup(s);
+}
+
+static int contains_ci(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return 1;
+	return 0;
+}
+
+/* "0.52x", "2 x upstream": a number followed by x (then not a letter). */
+static int has_ratio_text(const char *t)
+{
+	for (; *t; t++) {
+		const char *p = t;
+
+		if (!isdigit((unsigned char)*p))
+			continue;
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+		if (*p == ' ')
+			p++;
+		if ((*p == 'x' || *p == 'X') && !isalpha((unsigned char)p[1]))
+			return 1;
+		t = p - 1 > t ? p - 1 : t;
+	}
+	return 0;
+}
+
+static int is_ratio_key(const char *k)
+{
+	return strstr(k, "ratio") || !strncmp(k, "vs_", 3) || strstr(k, "_vs_");
+}
+
+/* The ratio rules (see the head comment) for one result object. */
+static void check_ratios(const struct jval *o, int line, const char *b, double mainv)
+{
+	int i;
+
+	for (i = 0; i < o->n; i++) {
+		const char *k = o->keys[i];
+		char stem[64], key[96];
+		const struct jval *nb, *v;
+		size_t n;
+
+		if (contains_ci(k, "upstream") || contains_ci(k, "quoted") ||
+		    contains_ci(k, "reference"))
+			bad(line, "%s: key \"%s\": a figure from elsewhere belongs apart "
+				  "({\"bench\":\"quoted\"}), never in a row", b, k);
+		if (!is_ratio_key(k))
+			continue;
+		if (strncmp(k, "ratio_to_", 9)) {
+			bad(line, "%s: key \"%s\" looks like a ratio: ratios are ratio_to_<K> with "
+				  "<K>_bench naming what was measured", b, k);
+			continue;
+		}
+		snprintf(stem, sizeof(stem), "%s", k + 9);
+		n = strlen(stem);
+		if (n > 4 && !strcmp(stem + n - 4, "_min"))
+			stem[n - 4] = '\0';
+		else if (n > 4 && !strcmp(stem + n - 4, "_max"))
+			stem[n - 4] = '\0';
+		else if (n > 7 && !strcmp(stem + n - 7, "_rounds"))
+			stem[n - 7] = '\0';
+		snprintf(key, sizeof(key), "%s_bench", stem);
+		nb = jget(o, key);
+		if (!nb || nb->t != J_STR || !nb->str[0]) {
+			bad(line, "%s: %s without %s naming the row it divides by", b, k, key);
+			continue;
+		}
+		snprintf(key, sizeof(key), "%s_p50_ns", stem);
+		v = jget(o, key);
+		if (!v) {
+			snprintf(key, sizeof(key), "%s_msgs_per_s", stem);
+			v = jget(o, key);
+		}
+		if (!v || v->t != J_NUM || !(v->num > 0))
+			bad(line, "%s: %s without a positive %s_p50_ns or %s_msgs_per_s (the value "
+				  "measured in this run)", b, k, stem, stem);
+		if (strcmp(k + 9, stem)) /* _min/_max/_rounds: checked with the median */
+			continue;
+		{
+			char *copy = strdup(nb->str), *save = NULL, *tok;
+
+			for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (find(&named_floors, tok) < 0 && named_floors.n < MAX_NAMES)
+					named_line[named_floors.n] = line;
+				add_name(&named_floors, tok);
+			}
+			free(copy);
+		}
+		v = &o->items[i];
+		if (v->t == J_NUM) {
+			const struct jval *lo, *hi;
+
+			snprintf(key, sizeof(key), "%s_min", k);
+			lo = jget(o, key);
+			snprintf(key, sizeof(key), "%s_max", k);
+			hi = jget(o, key);
+			if (lo && hi && lo->t == J_NUM && hi->t == J_NUM && v->num > 0 &&
+			    !(lo->num <= v->num * (1 + 1e-9) && v->num <= hi->num * (1 + 1e-9)))
+				bad(line, "%s: %s %g outside its spread %g..%g", b, k, v->num, lo->num,
+				    hi->num);
+			if (nratios < (int)(sizeof(ratios) / sizeof(ratios[0]))) {
+				ratios[nratios].main = mainv;
+				ratios[nratios].ratio = v->num;
+				ratios[nratios].line = line;
+				snprintf(ratios[nratios].key, sizeof(ratios[nratios].key), "%s", k);
+				nratios++;
+			}
+		}
+	}
+}
+
 static void check_object(const struct jval *o, int line, const struct names *lat,
-			 const struct names *thr, const struct names *pls, int require_floor)
+			 const struct names *thr, const struct names *pls, int require_floor,
+			 int require_wait)
 {
 	const struct jval *bench = jget(o, "bench"), *pl = jget(o, "placement"),
 			  *cpus = jget(o, "cpus"), *kind = jget(o, "kind"), *skipped, *errors;
@@ -447,6 +600,25 @@ static void check_object(const struct jval *o, int line, const struct names *lat
 		if (cpus->items[i].t != J_NUM || cpus->items[i].num != floor(cpus->items[i].num) ||
 		    cpus->items[i].num < 0)
 			bad(line, "%s: cpus[%d] is not a CPU number", b, i);
+	if (!strcmp(b, "quoted")) {
+		const struct jval *q = jget(o, "quoted_value"), *lb = jget(o, "label");
+
+		if (!lb || lb->t != J_STR || strcmp(lb->str, "quoted, another machine"))
+			bad(line, "quoted figure without the label \"quoted, another machine\"");
+		if (q && q->t == J_NUM && nquoted < MAX_Q)
+			quoted[nquoted++] = q->num;
+		for (i = 0; i < o->n; i++)
+			if (is_ratio_key(o->keys[i]))
+				bad(line, "quoted figure with a ratio key \"%s\"", o->keys[i]);
+	}
+	{
+		const struct jval *text = jget(o, "text");
+
+		if (text && text->t == J_STR && contains_ci(text->str, "upstream") &&
+		    has_ratio_text(text->str))
+			bad(line, "note relates a measurement to an upstream figure by a ratio: %.160s",
+			    text->str);
+	}
 	if (!kind || kind->t != J_STR)
 		return; /* free-form info object */
 	k = !strcmp(kind->str, "latency") ? 0 : !strcmp(kind->str, "throughput") ? 1 : -1;
@@ -476,6 +648,24 @@ static void check_object(const struct jval *o, int line, const struct names *lat
 	}
 	if (require_floor && !(num(o, "ratio_to_floor", line, b) > 0))
 		bad(line, "%s: ratio_to_floor must be > 0", b);
+	if (require_floor) {
+		const struct jval *lo = jget(o, "ratio_to_floor_min"), *hi = jget(o, "ratio_to_floor_max");
+
+		if (!lo || !hi || lo->t != J_NUM || hi->t != J_NUM)
+			bad(line, "%s: the spread of the floor ratio (ratio_to_floor_min/_max) is "
+				  "missing", b);
+	}
+	if (require_wait) {
+		const struct jval *w = jget(o, "wait");
+
+		if (!w || w->t != J_STR || !w->str[0])
+			bad(line, "%s: does not say how its receiver waited (\"wait\")", b);
+	}
+	check_ratios(o, line, b, k == 0 ? jget(o, "p50_ns") && jget(o, "p50_ns")->t == J_NUM
+						 ? jget(o, "p50_ns")->num : 0
+					 : jget(o, "msgs_per_s") && jget(o, "msgs_per_s")->t == J_NUM
+						 ? jget(o, "msgs_per_s")->num : 0);
+	add_name(&seen_rows, b);
 	errors = jget(o, "errors");
 	if (errors && (errors->t != J_NUM || errors->num != 0))
 		bad(line, "%s: %g message errors (lost, duplicated or reordered)", b,
@@ -488,7 +678,7 @@ static void check_object(const struct jval *o, int line, const struct names *lat
 
 /* ------------------------------------------------------------ running */
 
-static char *run(char **cmd, int *status)
+static char *run(char **cmd, int *status, FILE *err)
 {
 	int fds[2];
 	size_t len = 0, cap = 1 << 16;
@@ -506,6 +696,8 @@ static char *run(char **cmd, int *status)
 	}
 	if (pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
+		if (err)
+			dup2(fileno(err), STDERR_FILENO);
 		close(fds[0]);
 		close(fds[1]);
 		execvp(cmd[0], cmd);
@@ -556,7 +748,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_json_check [--latency LIST] [--throughput LIST] "
 			"[--placements LIST] [--require-floor] [--expect-exit N] "
-			"[--expect-file PATH] [--table] -- COMMAND [ARGS...]\n");
+			"[--expect-file PATH] [--table] [--require-wait] [--rejected TEXT] "
+			"-- COMMAND [ARGS...]\n");
 	exit(2);
 }
 
@@ -564,7 +757,9 @@ int main(int argc, char **argv)
 {
 	struct names lat = {0}, thr = {0}, pls = {0};
 	int i, status, expect_exit = 0, require_floor = 0, table = 0, lines = 0, objects = 0;
-	const char *expect_file = NULL;
+	int require_wait = 0;
+	const char *expect_file = NULL, *rejected = NULL;
+	FILE *err = NULL;
 	char *out, *line, *save = NULL;
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
@@ -582,6 +777,12 @@ int main(int argc, char **argv)
 			require_floor = 1;
 		else if (!strcmp(argv[i], "--table"))
 			table = 1;
+		else if (!strcmp(argv[i], "--require-wait"))
+			require_wait = 1;
+		else if (!strcmp(argv[i], "--rejected") && i + 1 < argc) {
+			rejected = argv[++i];
+			expect_exit = 2;
+		}
 		else
 			usage();
 	}
@@ -590,12 +791,30 @@ int main(int argc, char **argv)
 	if (expect_file)
 		unlink(expect_file);
 
-	out = run(argv + i + 1, &status);
+	if (rejected && !(err = tmpfile())) {
+		perror("tmpfile");
+		return 1;
+	}
+	out = run(argv + i + 1, &status, err);
+	if (rejected) {
+		char ebuf[4096];
+		size_t n;
+
+		rewind(err);
+		n = fread(ebuf, 1, sizeof(ebuf) - 1, err);
+		ebuf[n] = '\0';
+		fclose(err);
+		fputs(ebuf, stderr);
+		if (!strstr(ebuf, rejected))
+			bad(0, "stderr does not say \"%s\"", rejected);
+		if (out[0])
+			bad(0, "the command printed results although it refused to run: %.200s", out);
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != expect_exit) {
 		fprintf(stderr, "FAIL: %s exited with status 0x%x, expected exit %d\n%s", argv[i + 1],
 			status, expect_exit, out);
 		failures++;
-	} else if (expect_exit) {
+	} else if (expect_exit && !failures) {
 		printf("ok: %s exited %d as expected\n", argv[i + 1], expect_exit);
 		free(out);
 		out = NULL;
@@ -643,7 +862,8 @@ int main(int argc, char **argv)
 				bad(lines, "not a JSON object");
 			else {
 				objects++;
-				check_object(&v, lines, &lat, &thr, &pls, require_floor);
+				check_object(&v, lines, &lat, &thr, &pls, require_floor,
+					     require_wait);
 			}
 			jfree(&v);
 		}
@@ -665,11 +885,36 @@ int main(int argc, char **argv)
 		}
 		if (!objects)
 			bad(0, "no JSON object in the output");
+		/* what the ratios divide by was measured in this run */
+		for (int k = 0; k < named_floors.n; k++) {
+			const char *nm = named_floors.v[k];
+			int hit = find(&seen_rows, nm) >= 0;
+
+			for (int r = 0; r < seen_rows.n && !hit; r++) {
+				const char *slash = strrchr(seen_rows.v[r], '/');
+
+				hit = slash && !strcmp(slash + 1, nm);
+			}
+			if (!hit)
+				bad(named_line[k], "a ratio divides by \"%s\", which is no row of this "
+						   "output", nm);
+		}
+		/* and never by a figure from another machine */
+		for (int r = 0; r < nratios; r++)
+			for (int q = 0; q < nquoted; q++)
+				if (quoted[q] > 0 && ratios[r].main > 0 &&
+				    fabs(ratios[r].main / quoted[q] - ratios[r].ratio) <=
+					    1e-4 * ratios[r].ratio)
+					bad(ratios[r].line, "%s = %g is the row's value over the quoted "
+							    "figure %g", ratios[r].key, ratios[r].ratio,
+					    quoted[q]);
 	}
 	free(out);
 	free_names(&lat);
 	free_names(&thr);
 	free_names(&pls);
+	free_names(&seen_rows);
+	free_names(&named_floors);
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

@@ -348,5 +348,42 @@ void fz_seeds_msg(fz_load_fn load, fz_emit_fn emit)
 		msg_seed(emit, "w2p_dup_pubkeys", FZ_MSG_W2P_CHECK, &f.done_check,
 			 sizeof(f.done_check), pbuf, pl);
 	}
+	/* generic kinds: each bindings version, both queues, with and without
+	 * the request kept; messages as the fixture's VERSION 2 ones (valid
+	 * bytes for several versions) and two version-specific ones */
+	{
+		uint8_t gbuf[2 + FZ_GEN_MSG_LEN];
+		char name[64];
+
+		for (unsigned b = 0; b < 6; b++) {
+			gbuf[0] = FZ_MSG_GEN_PROGRESS;
+			gbuf[1] = (uint8_t)b;
+			memset(gbuf + 2, 0, FZ_GEN_MSG_LEN);
+			memcpy(gbuf + 2, &pr, sizeof(pr));
+			snprintf(name, sizeof(name), "gen_progress_b%u", b);
+			emit("fuzz_msg", name, gbuf, sizeof(gbuf));
+			gbuf[0] = FZ_MSG_GEN_REQUEST;
+			memset(gbuf + 2, 0, FZ_GEN_MSG_LEN);
+			memcpy(gbuf + 2, &f.sent_exec, sizeof(f.sent_exec));
+			snprintf(name, sizeof(name), "gen_request_b%u", b);
+			emit("fuzz_msg", name, gbuf, sizeof(gbuf));
+			gbuf[1] = (uint8_t)(b | 0x80); /* the check queue */
+			snprintf(name, sizeof(name), "gen_request_check_b%u", b);
+			emit("fuzz_msg", name, gbuf, sizeof(gbuf));
+			gbuf[0] = FZ_MSG_GEN_RESPONSE;
+			gbuf[1] = (uint8_t)(b | 0x40);
+			memset(gbuf + 2, 0, FZ_GEN_MSG_LEN);
+			memcpy(gbuf + 2, &f.done_exec, sizeof(f.done_exec));
+			snprintf(name, sizeof(name), "gen_resp_exec_b%u", b);
+			emit("fuzz_msg", name, gbuf, sizeof(gbuf));
+			gbuf[1] = (uint8_t)(b | 0x60);
+			memcpy(gbuf + 2, &f.done_check, sizeof(f.done_check));
+			snprintf(name, sizeof(name), "gen_resp_check_b%u", b);
+			emit("fuzz_msg", name, gbuf, sizeof(gbuf));
+			gbuf[1] = (uint8_t)(b | 0xC0);
+			snprintf(name, sizeof(name), "gen_resp_checkq_b%u", b);
+			emit("fuzz_msg", name, gbuf, sizeof(gbuf));
+		}
+	}
 	fz_fixture_close(&f);
 }

@@ -36,8 +36,17 @@ enum fz_msg_kind {
 	FZ_MSG_W2P = 3,      /**< WorkerToPack against the execute request */
 	FZ_MSG_W2P_CHECK = 4, /**< WorkerToPack against the check request */
 	FZ_MSG_W2P_BLIND = 5, /**< WorkerToPack with no request kept */
-	FZ_MSG_KINDS = 6,
+	/* the generic validators: the byte after the kind selects the bindings
+	 * version (XS_BIND_MIN + low bits % 6), bit 7 the check queue, bit 6
+	 * (answers) a kept request; then up to 96 message bytes */
+	FZ_MSG_GEN_PROGRESS = 6, /**< xs_msg_check_progress_b */
+	FZ_MSG_GEN_REQUEST = 7,  /**< xs_msg_check_request */
+	FZ_MSG_GEN_RESPONSE = 8, /**< xs_msg_check_response + xs_guard_accept_resp */
+	FZ_MSG_KINDS = 9,
 };
+
+/** Length of the message part of a generic fuzz_msg input. */
+#define FZ_GEN_MSG_LEN 96
 
 struct fz_fixture {
 	int fd;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz target: validation of every message a peer writes, and the ledger
- * steps that follow it. The input is one message of a chosen kind plus
+ * steps that follow it, with the VERSION 2 entry points and the generic
+ * ones of every bindings version (3.1.x, VERSION 2 - 4, 5.x, 6). The input is one message of a chosen kind plus
  * patches the "peer" applies to the allocator file first (batch arrays,
  * response arrays, slab metadata ...); see fuzz_common.h and
  * fuzz_fixture.h. Oracles: whatever a validator accepts lies inside the
@@ -153,6 +154,116 @@ static void do_w2p(struct xs_ledger *l, const struct xs_worker_to_pack *m,
 	FZ_ASSERT(xs_guard_accept_w2p(l, &v) == -XS_EMSG_NOT_LENT);
 }
 
+/* ------------------------------------------- every bindings version */
+
+static unsigned gen_bindings(uint8_t sel)
+{
+	return XS_BIND_MIN + (sel & 0x3f) % (XS_BIND_MAX - XS_BIND_MIN + 1);
+}
+
+static void do_gen_progress(uint8_t sel, const uint8_t *m)
+{
+	const struct xs_bindings *b = xs_bindings_get(gen_bindings(sel));
+	int err = xs_msg_check_progress_b(b->id, m);
+	unsigned prog = b->size[XS_MSG_PROGRESS] == 48 ? m[40] : m[1];
+
+	FZ_ASSERT(err == 0 || err == -XS_EMSG_LEADER_STATE || err == -XS_EMSG_PROGRESS);
+	FZ_ASSERT((err == 0) == (m[0] <= b->leader_state_max && prog <= 100));
+}
+
+static void do_gen_request(uint8_t sel, const uint8_t *m)
+{
+	struct xs_tx_region txs[XS_MAX_TXS_PER_BATCH];
+	unsigned type = sel & 0x80 ? XS_MSG_PACK_TO_CHECK : XS_MSG_PACK_TO_WORKER, kind = 9;
+	const struct xs_bindings *b = xs_bindings_get(gen_bindings(sel));
+	unsigned boff = b->size[type] == 24 ? 8 : 16;
+	uint64_t arr;
+	int n = xs_msg_check_request(b->id, type, fx.worker, m, txs, &kind), i, j;
+
+	if (n < 0) {
+		FZ_ASSERT(n != -XS_EMSG_VERSION || !b->size[type]);
+		return;
+	}
+	FZ_ASSERT(b->size[type] && kind <= XS_REQ_CHECK);
+	FZ_ASSERT(n >= 1 && n <= XS_MAX_TXS_PER_BATCH && n == m[boff]);
+	memcpy(&arr, m + boff + 8, 8);
+	touch(arr, (uint64_t)n * sizeof(struct xs_tx_region));
+	for (i = 0; i < n; i++) {
+		touch(txs[i].offset, txs[i].length);
+		FZ_ASSERT(txs[i].offset != arr);
+		for (j = 0; j < i; j++)
+			FZ_ASSERT(txs[i].offset != txs[j].offset);
+	}
+}
+
+static void do_gen_response(struct xs_ledger *l, uint8_t sel, const uint8_t *m)
+{
+	static struct xs_resp_view v; /* 6.7 KiB: off the stack */
+	unsigned type = sel & 0x80 ? XS_MSG_CHECK_TO_PACK : XS_MSG_WORKER_TO_PACK;
+	const struct xs_bindings *b = xs_bindings_get(gen_bindings(sel));
+	uint8_t sent[32];
+	size_t before[4], after[4];
+	unsigned i;
+	int err;
+
+	/* the request pack kept: the fixture's batch of that kind, laid out
+	 * as this version's request (check requests of bindings 6: batch @8) */
+	{
+		int check = type == XS_MSG_CHECK_TO_PACK || (sel & 0x20);
+		uint64_t arr = check ? fx.batch_check : fx.batch_exec;
+		unsigned reqtype = type == XS_MSG_CHECK_TO_PACK ? XS_MSG_PACK_TO_CHECK
+								: XS_MSG_PACK_TO_WORKER;
+		unsigned boff = b->size[reqtype] == 24 ? 8 : 16, flags;
+
+		if (b->id == XS_BIND_3_1)
+			flags = check ? XS_V1_PACK_RESOLVE : XS_V1_PACK_NONE;
+		else if (b->split)
+			flags = 1;
+		else
+			flags = check ? XS_CHECK_STATUS_CHECKS : XS_PACK_EXECUTE;
+		memset(sent, 0, sizeof(sent));
+		sent[0] = (uint8_t)flags;
+		sent[boff] = FZ_FIX_BATCH;
+		memcpy(sent + boff + 8, &arr, 8);
+	}
+	err = xs_msg_check_response(b->id, type, fx.pack, m, sel & 0x40 ? sent : NULL, &v);
+	if (err) {
+		FZ_ASSERT(err < 0 && !v.has_responses && v.num == 0);
+		return;
+	}
+	FZ_ASSERT(b->size[type] != 0);
+	FZ_ASSERT(v.num >= 1 && v.num <= XS_MAX_TXS_PER_BATCH && v.num == m[0]);
+	FZ_ASSERT(v.status != XS_RESP_ST_UNKNOWN);
+	touch(v.batch_offset, (uint64_t)v.num * sizeof(struct xs_tx_region));
+	FZ_ASSERT(v.has_responses == (v.status == XS_RESP_ST_PROCESSED));
+	if (v.has_responses) {
+		FZ_ASSERT(v.elem_size == b->size[v.kind == XS_REQ_EXECUTE ? XS_MSG_EXEC_RESPONSE
+									   : XS_MSG_CHECK_RESPONSE]);
+		touch(v.responses_offset, (uint64_t)v.num * v.elem_size);
+		FZ_ASSERT(v.num_pubkeys_arrays <= v.num);
+		for (i = 0; i < v.num_pubkeys_arrays; i++)
+			touch(v.pubkeys[i], 32);
+	} else {
+		FZ_ASSERT(v.num_pubkeys_arrays == 0);
+	}
+	/* the ledger step is all or nothing */
+	ledger_counts(l, before);
+	err = xs_guard_accept_resp(l, &v);
+	ledger_counts(l, after);
+	if (err) {
+		FZ_ASSERT(err == -XS_EMSG_NOT_LENT || err == -XS_EMSG_OWNED_TWICE);
+		for (i = 0; i < 4; i++)
+			FZ_ASSERT(before[i] == after[i]);
+		return;
+	}
+	FZ_ASSERT(xs_ledger_state(l, v.batch_offset) == XS_LEDGER_HELD);
+	FZ_ASSERT(after[XS_LEDGER_LENT] + 1 == before[XS_LEDGER_LENT]);
+	if (v.has_responses)
+		FZ_ASSERT(after[XS_LEDGER_HELD] ==
+			  before[XS_LEDGER_HELD] + 2 + v.num_pubkeys_arrays);
+	FZ_ASSERT(xs_guard_accept_resp(l, &v) == -XS_EMSG_NOT_LENT);
+}
+
 /* Apply {u32 offset, u8 len, bytes} patches to the fixture file. */
 static int apply_patches(const uint8_t *p, size_t n)
 {
@@ -183,14 +294,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct xs_progress progress;
 		struct xs_pack_to_worker p2w;
 		struct xs_worker_to_pack w2p;
+		uint8_t raw[FZ_GEN_MSG_LEN];
 	} m;
 	static const size_t msz[FZ_MSG_KINDS] = {
 		sizeof(struct xs_tpu_to_pack),    sizeof(struct xs_progress),
 		sizeof(struct xs_pack_to_worker), sizeof(struct xs_worker_to_pack),
 		sizeof(struct xs_worker_to_pack), sizeof(struct xs_worker_to_pack),
+		FZ_GEN_MSG_LEN, FZ_GEN_MSG_LEN, FZ_GEN_MSG_LEN,
 	};
 	struct xs_ledger l;
 	unsigned kind;
+	uint8_t sel = 0;
 	size_t len;
 	int patched, i;
 
@@ -201,6 +315,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	kind = data[0] % FZ_MSG_KINDS;
+	if (kind >= FZ_MSG_GEN_PROGRESS) {
+		/* the selector byte comes first: consume it */
+		if (size < 2)
+			return 0;
+		sel = data[1];
+		data++;
+		size--;
+	}
 	memset(&m, 0, sizeof(m));
 	len = size - 1 < msz[kind] ? size - 1 : msz[kind];
 	memcpy(&m, data + 1, len);
@@ -232,8 +354,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case FZ_MSG_W2P_CHECK:
 		do_w2p(&l, &m.w2p, &fx.sent_check);
 		break;
-	default:
+	case FZ_MSG_W2P_BLIND:
 		do_w2p(&l, &m.w2p, NULL);
+		break;
+	case FZ_MSG_GEN_PROGRESS:
+		do_gen_progress(sel, m.raw);
+		break;
+	case FZ_MSG_GEN_REQUEST:
+		do_gen_request(sel, m.raw);
+		break;
+	default:
+		do_gen_response(&l, sel, m.raw);
 		break;
 	}
 	xs_ledger_fini(&l);

@@ -3,10 +3,12 @@
  * Fuzz target: the client's reply parsing (xs_hs_parse_reply) over any data
  * and control bytes a server can send (format: fuzz_common.h). The parser
  * never touches a descriptor, so the control data can name any numbers.
- * Invariants: only documented codes; success means exactly 3 + 2W
- * descriptors, a well-formed single SCM_RIGHTS message, no truncation; the
- * reason never claims more bytes than were received and is NUL-terminated;
- * every descriptor reported was present in the control bytes.
+ * Invariants: only documented codes; success means exactly 3 + 2W (flags
+ * bit 1: 5 + 2W, the check-queue generations) descriptors, a well-formed
+ * single SCM_RIGHTS message, no truncation; the reason never claims more
+ * bytes than were received and is NUL-terminated; every descriptor
+ * reported was present in the control bytes; a version rejection of either
+ * kind carries the server's numbers and maps to a generation consistently.
  */
 #include "fuzz_common.h"
 #include "xsched/handshake.h"
@@ -25,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	flags = data[0] & 1 ? MSG_CTRUNC : 0;
 	workers = data[1];
-	expected = 3 + 2 * workers;
+	expected = (data[0] & 2 ? XS_HS_GLOBAL_SHMEM_CHECK : XS_HS_GLOBAL_SHMEM) + 2 * workers;
 	dlen = fz_le16(data + 2);
 	if (dlen > size - 4)
 		dlen = size - 4;
@@ -59,8 +61,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_ASSERT(r->reason_len == 0 || dlen >= 2 + (size_t)r->reason_len);
 		FZ_ASSERT(r->reason[r->reason_len] == '\0');
 		FZ_ASSERT(!r->complete || r->reason_len == r->reason_declared);
-		if (err == -XS_EHS_VERSION)
-			FZ_ASSERT(r->server_version != 0);
+		if (err == -XS_EHS_VERSION) {
+			const struct xs_hs_proto *g = NULL;
+			char wants[160];
+			int v;
+
+			FZ_ASSERT((r->server_version != 0) != (r->sdk_version != 0));
+			v = xs_hs_reply_generation(r, &g, wants, sizeof(wants));
+			FZ_ASSERT(v == 0 || v == 1);
+			FZ_ASSERT(memchr(wants, '\0', sizeof(wants)) && wants[0]);
+			FZ_ASSERT((v == 1) == (g != NULL));
+			if (g && r->server_version)
+				FZ_ASSERT(g->version == r->server_version && g->wire == XS_HS_WIRE_U64);
+			if (g && r->sdk_version)
+				FZ_ASSERT(g->pv.handshake == r->server_pv.handshake &&
+					  g->pv.shaq == r->server_pv.shaq);
+		} else {
+			const struct xs_hs_proto *g = (const struct xs_hs_proto *)1;
+
+			FZ_ASSERT(!r->server_version && !r->sdk_version);
+			FZ_ASSERT(xs_hs_reply_generation(r, &g, NULL, 0) == -XS_EHS_REJECTED && !g);
+		}
 		break;
 	case -XS_EHS_EOF:
 		FZ_ASSERT(dlen == 0);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz target: joining a shaq queue file a peer prepared (header validation
- * of xs_spsc_attach_mem), then running the joined end while the "peer"
- * stores arbitrary counters. Whatever the file and the counters hold, the
+ * of xs_spsc_attach_mem, every format: 0.2, 1.0, 2.0, 3.0 and detection with
+ * XS_SHAQ_ANY, after xs_shaq_probe() of the same bytes), then running the
+ * joined end while the "peer" stores arbitrary counters. Whatever the file and the counters hold, the
  * handle must either refuse (an error, never a crash) or stay inside the ring:
  * the file is copied into a buffer of exactly its size, so ASan reports any
  * access outside it, and the invariants below catch a view larger than the
@@ -69,13 +70,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 17;
 	len = size - 17;
 	es = elem_sizes[(mode >> 2) & 7];
-	fmt = mode & 1 ? XS_SHAQ_1_0 : XS_SHAQ_0_2;
+	/* bits 5..6: 0 = bit 0 picks 0.2 / 1.0 (the seed-era layout of this
+	 * byte), 1 = 2.0, 2 = 3.0, 3 = detect (XS_SHAQ_ANY) */
+	switch ((mode >> 5) & 3) {
+	case 0: fmt = mode & 1 ? XS_SHAQ_1_0 : XS_SHAQ_0_2; break;
+	case 1: fmt = XS_SHAQ_2_0; break;
+	case 2: fmt = XS_SHAQ_3_0; break;
+	default: fmt = XS_SHAQ_ANY; break;
+	}
 	role = mode & 2 ? XS_SPSC_PRODUCER : XS_SPSC_CONSUMER;
 
-	/* exact size (ASan redzone right after), header alignment as mmap gives */
-	if (posix_memalign(&mem, 64, len ? len : 1))
+	/* exact size (ASan redzone right after), header alignment as mmap gives
+	 * (formats >= 2.0 require a page; 64 bytes are enough for 0.2/1.0 and
+	 * much cheaper under ASan) */
+	if (posix_memalign(&mem, fmt <= XS_SHAQ_1_0 ? 64 : 4096, len ? len : 1))
 		return 0;
 	memcpy(mem, data, len);
+	{
+		struct xs_shaq_info info;
+
+		if (xs_shaq_probe(mem, len, &info) == 0) {
+			FZ_ASSERT(info.format <= XS_SHAQ_3_0);
+			FZ_ASSERT(info.ring_offset <= len);
+			FZ_ASSERT(info.capacity && !(info.capacity & (info.capacity - 1)));
+		}
+	}
 	err = xs_spsc_attach_mem(&q, mem, len, es, 8, fmt, role, 0);
 	if (err) {
 		FZ_ASSERT(err < 0);
@@ -84,21 +103,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FZ_ASSERT(xs_spsc_capacity(&q) >= 1);
-	FZ_ASSERT(192 + xs_spsc_capacity(&q) * es <= len);
+	FZ_ASSERT(xs_shaq_ring_offset((enum xs_shaq_format)q.format, XS_SHAQ_SPSC, 8) +
+		  xs_spsc_capacity(&q) * es <= len);
+	FZ_ASSERT(fmt == XS_SHAQ_ANY || q.format == fmt);
+	FZ_ASSERT(!q.waiters == (q.format != XS_SHAQ_3_0));
 
 	if (role == XS_SPSC_CONSUMER) {
 		drain(&q);
 		/* the peer publishes an arbitrary write counter */
-		__atomic_store_n(&q.hdr->write, w, __ATOMIC_RELEASE);
+		__atomic_store_n(q.wr, w, __ATOMIC_RELEASE);
 		drain(&q);
-		__atomic_store_n(&q.hdr->write, r, __ATOMIC_RELEASE);
+		__atomic_store_n(q.wr, r, __ATOMIC_RELEASE);
 		drain(&q);
 	} else {
 		fill(&q);
 		/* the peer publishes an arbitrary read counter */
-		__atomic_store_n(&q.hdr->read, r, __ATOMIC_RELEASE);
+		__atomic_store_n(q.rd, r, __ATOMIC_RELEASE);
 		fill(&q);
-		__atomic_store_n(&q.hdr->read, w, __ATOMIC_RELEASE);
+		__atomic_store_n(q.rd, w, __ATOMIC_RELEASE);
 		fill(&q);
 	}
 	xs_spsc_close(&q);

@@ -11,6 +11,8 @@
 #include "fuzz_common.h"
 #include "fuzz_fixture.h"
 
+void fz_seeds_alloc4(fz_emit_fn emit); /* seeds_alloc4.c */
+
 #include <errno.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -79,6 +81,77 @@ static void emit(const char *target, const char *name, const void *data, size_t 
 
 /* ------------------------------------------------------------- logon */
 
+static void put64(uint8_t *b, uint64_t v)
+{
+	memcpy(b, &v, 8);
+}
+
+/* Logons of the other generations: the real VERSION 1 and 4 clients'
+ * (vectors v1/, v4/), a VERSION 5 and the two SDK layouts built from the
+ * spec tables, each also with its boundary values. */
+static void seeds_logon_generations(void)
+{
+	static const char *files[] = {
+		"v1/logon_v1_w2_16MiB_h1.bin", "v1/logon_v1_distinct_field_values.bin",
+		"v4/logon4_L1_w4_64MiB_h1_cap1024.bin", "v4/logon4_L2_w1_16MiB_h2_mixed_caps.bin",
+		"v4/logon4_L3_distinct_field_values.bin",
+	};
+	/* SDK: ProtocolVersions, then worker_count, check_worker_count,
+	 * allocator_size, allocator_handles, 4 capacities; flags and the check
+	 * capacities after them per layout (HANDSHAKE_SDK.md s3, s4) */
+	const uint64_t pv[4] = { 7, 6, 196608, 262144 };
+	const uint64_t f[8] = { 4, 2, 64ull << 20, 1, 1024, 256, 1024, 1024 };
+	uint8_t buf[1024];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		uint8_t *v = load(files[i], &len);
+
+		emit("fuzz_logon", strchr(files[i], '/') + 1, v, len);
+		free(v);
+	}
+	/* VERSION 5: the 64-byte logon plus the two check capacities */
+	memset(buf, 0, sizeof(buf));
+	put64(buf, 5);
+	put64(buf + 8, 4);
+	put64(buf + 16, 64ull << 20);
+	put64(buf + 24, 1);
+	for (i = 0; i < 4; i++)
+		put64(buf + 32 + 8 * i, 1024);
+	put64(buf + 8 + 64, 1u << 18);
+	put64(buf + 8 + 72, 1u << 19);
+	emit("fuzz_logon", "v5_logon", buf, sizeof(buf));
+	/* sdk7: u64 flags at 80 */
+	memset(buf, 0, sizeof(buf));
+	for (i = 0; i < 4; i++)
+		put64(buf + 8 * i, pv[i]);
+	for (i = 0; i < 8; i++)
+		put64(buf + 32 + 8 * i, f[i]);
+	put64(buf + 32 + 64, 1u << 18);
+	put64(buf + 32 + 72, 1u << 19);
+	emit("fuzz_logon", "sdk7_logon", buf, sizeof(buf));
+	put64(buf + 32 + 8, 65);
+	emit("fuzz_logon", "sdk7_check_workers_65", buf, sizeof(buf));
+	put64(buf + 32 + 8, 2);
+	put64(buf + 32 + 16, UINT64_MAX - 5);
+	emit("fuzz_logon", "sdk7_alloc_size", buf, sizeof(buf));
+	put64(buf + 32 + 16, 64ull << 20);
+	put64(buf + 32 + 64, (1ull << 58) + 1);
+	emit("fuzz_logon", "sdk7_capacity", buf, sizeof(buf));
+	put64(buf + 16, 196609);
+	emit("fuzz_logon", "sdk7_shaq_3_1", buf, sizeof(buf));
+	/* sdk6: u16 flags at 64, check capacities at 72 and 80 */
+	memset(buf, 0, sizeof(buf));
+	put64(buf, 6);
+	for (i = 1; i < 4; i++)
+		put64(buf + 8 * i, pv[i]);
+	for (i = 0; i < 8; i++)
+		put64(buf + 32 + 8 * i, f[i]);
+	put64(buf + 32 + 72, 1u << 18);
+	put64(buf + 32 + 80, 1u << 19);
+	emit("fuzz_logon", "sdk6_logon", buf, sizeof(buf));
+}
+
 static void seeds_logon(void)
 {
 	static const char *files[] = {
@@ -113,6 +186,7 @@ static void seeds_logon(void)
 		}
 		free(v);
 	}
+	seeds_logon_generations();
 }
 
 /* ------------------------------------------------------------- reply */
@@ -209,6 +283,47 @@ static void seeds_reply(void)
 	}
 	reply_seed("success_w64", 0, 64, payload, plen, 131);
 	reply_seed("eof", 0, 1, payload, 0, -1);
+	/* check-queue generations: 5 + 2W descriptors (flags bit 1) */
+	reply_seed("success5_w2", 2, 2, payload, plen, 9);
+	reply_seed("success5_w2_as3", 2, 2, payload, plen, 7);
+	reply_seed("success5_w64", 2, 64, payload, plen, 133);
+	/* the rejections of VERSION 1 and 4 servers, and both version texts */
+	{
+		static const char *more[] = {
+			"v1/fail_v1_version_client2.bin", "v1/fail_v1_queue_size_too_small.bin",
+			"v4/fail4_version_client5.bin", "v4/fail4_worker_count_65.bin",
+		};
+		/* (one literal per variable: clang warns about concatenation
+		 * inside an array initializer) */
+		static const char t0[] = "Version; server=(handshake=7, scheduler-bindings=6, "
+					 "shaq=196608, rts-alloc=262144); client=(handshake=2, "
+					 "scheduler-bindings=4, shaq=67108864, rts-alloc=1)";
+		static const char t1[] = "Version; server=(handshake=8, scheduler-bindings=6, "
+					 "shaq=196611, rts-alloc=262144); client=(handshake=7, "
+					 "scheduler-bindings=6, shaq=196608, rts-alloc=262144)";
+		static const char t3[] = "Queue capacity cannot be represented; "
+					 "field=pack_to_check_worker_capacity, "
+					 "capacity=18446744073709551615";
+		static const char *texts[] = { t0, t1, "Check worker count; count=0", t3 };
+		uint8_t f[2 + 255];
+
+		for (i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+			uint8_t *v = load(more[i], &len);
+
+			reply_seed(strchr(more[i], '/') + 1, 0, 2, v, len, -1);
+			free(v);
+		}
+		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+			size_t n = strlen(texts[i]);
+			char name[32];
+
+			f[0] = 2;
+			f[1] = (uint8_t)n;
+			memcpy(f + 2, texts[i], n);
+			snprintf(name, sizeof(name), "fail_text_%zu", i);
+			reply_seed(name, 2, 2, f, 2 + n, -1);
+		}
+	}
 	free(payload);
 }
 
@@ -262,6 +377,89 @@ static void seeds_spsc(void)
 		spsc_seed(name, m, w + 8, r, v, len);
 		free(v);
 	}
+	/* formats 2.0 and 3.0 (write @64, read @128): own format, and detected */
+	for (int f = 0; f < 2; f++) {
+		static const char *const files[] = {
+			"spsc_elem16_cap8_s0_created.bin", "spsc_elem16_cap8_s1_push3.bin",
+			"spsc_elem16_cap8_s3_push7_full.bin", "spsc_elem16_cap8_s5_push1.bin",
+		};
+
+		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char file[128];
+			uint8_t *v;
+			uint64_t w, r;
+			uint8_t m = (uint8_t)((f + 1) << 5); /* 1: 2.0, 2: 3.0 */
+
+			snprintf(file, sizeof(file), "%s_%s", f ? "current/shaq3" : "v4/shaq2", files[i]);
+			v = load(file, &len);
+			w = fz_le64(v + 64);
+			r = fz_le64(v + 128);
+			snprintf(name, sizeof(name), "%s.cons", file + (f ? 8 : 3));
+			spsc_seed(name, m, w + 2, w - 1, v, len);
+			snprintf(name, sizeof(name), "%s.prod", file + (f ? 8 : 3));
+			spsc_seed(name, m | 2, r + 1, w + 9, v, len);
+			snprintf(name, sizeof(name), "%s.any", file + (f ? 8 : 3));
+			spsc_seed(name, (uint8_t)(3 << 5), w + 1, r, v, len);
+			free(v);
+		}
+	}
+}
+
+/* -------------------------------------------------------------- mpmc */
+
+static void mpmc_seed(const char *name, uint8_t mode, uint8_t ops, const uint64_t *cur,
+		      uint8_t which, const uint8_t *img, size_t len)
+{
+	uint8_t *buf = malloc(35 + len);
+
+	buf[0] = mode;
+	buf[1] = ops;
+	memcpy(buf + 2, cur, 32);
+	buf[34] = which;
+	memcpy(buf + 35, img, len);
+	emit("fuzz_mpmc", name, buf, 35 + len);
+	free(buf);
+}
+
+static void seeds_mpmc(void)
+{
+	static const char *const files[] = {
+		"mpmc_elem16_cap8_s0_created.bin", "mpmc_elem16_cap8_s1_push3_two_producers.bin",
+		"mpmc_elem16_cap8_s3_push7_full.bin", "mpmc_elem16_cap8_s5_push_slice2.bin",
+	};
+	char name[160], file[128];
+	size_t len;
+
+	for (int f = 0; f < 2; f++)
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			uint8_t *v;
+			uint64_t c[4];
+
+			snprintf(file, sizeof(file), "%s_%s", f ? "current/shaq3" : "v4/shaq2", files[i]);
+			v = load(file, &len);
+			for (int k = 0; k < 4; k++) /* p_res, p_pub, c_res, c_rel */
+				c[k] = fz_le64(v + 64 + 64 * k);
+			/* producer and consumer of the file's own format, the peer
+			 * moving on legally (a consumer released 2, a producer published 2) */
+			{
+				uint64_t legal[4] = { c[0] + 2, c[1] + 2, c[2], c[3] };
+
+				snprintf(name, sizeof(name), "%s.prod", file + (f ? 8 : 3));
+				mpmc_seed(name, (uint8_t)(f << 1), 0x35, legal, 0x3, v, len);
+				snprintf(name, sizeof(name), "%s.cons", file + (f ? 8 : 3));
+				mpmc_seed(name, (uint8_t)(1 | f << 1), 0x9a, legal, 0x3, v, len);
+			}
+			/* detected, with impossible cursors: release past the publication */
+			{
+				uint64_t bad[4] = { c[0], c[1], c[1] + 3, c[1] + 5 };
+
+				snprintf(name, sizeof(name), "%s.any.bad", file + (f ? 8 : 3));
+				mpmc_seed(name, (uint8_t)(2 << 1), 0xf0, bad, 0xc, v, len);
+				snprintf(name, sizeof(name), "%s.any.badc", file + (f ? 8 : 3));
+				mpmc_seed(name, (uint8_t)(1 | 2 << 1), 0x0f, bad, 0xc, v, len);
+			}
+			free(v);
+		}
 }
 
 int main(int argc, char **argv)
@@ -275,7 +473,9 @@ int main(int argc, char **argv)
 	seeds_logon();
 	seeds_reply();
 	seeds_spsc();
+	seeds_mpmc();
 	fz_seeds_alloc(load, emit);
+	fz_seeds_alloc4(emit);
 	fz_seeds_msg(load, emit);
 	printf("seedgen: %d seeds written to %s\n", g_count, g_out);
 	return 0;

@@ -164,9 +164,9 @@ static void evil_server(void *arg)
 
 	/* counters: tpu_to_pack's write moves backwards, worker 1's
 	 * worker_to_pack write jumps past the capacity */
-	__atomic_store_n(&vs->tpu_to_pack.hdr->write, vs->tpu_to_pack.published - 2,
+	__atomic_store_n(vs->tpu_to_pack.wr, vs->tpu_to_pack.published - 2,
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&vs->workers[1].worker_to_pack.hdr->write,
+	__atomic_store_n(vs->workers[1].worker_to_pack.wr,
 			 xs_spsc_capacity(&vs->workers[1].worker_to_pack) + 5, __ATOMIC_RELEASE);
 	pu_send(c->ch, C_COUNTERS);
 	pu_expect(c->ch, ACK + C_COUNTERS);
@@ -441,9 +441,9 @@ static void evil_client(void *arg)
 	pu_send(c->ch, S_W1);
 	pu_pop(&s->workers[1].worker_to_pack, &r);
 	T_EQ(r.processed_code, XS_PROCESSED);
-	__atomic_store_n(&s->workers[1].pack_to_worker.hdr->write,
+	__atomic_store_n(s->workers[1].pack_to_worker.wr,
 			 s->workers[1].pack_to_worker.published - 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->tpu_to_pack.hdr->read, s->tpu_to_pack.published + 5,
+	__atomic_store_n(s->tpu_to_pack.rd, s->tpu_to_pack.published + 5,
 			 __ATOMIC_RELEASE);
 	pu_send(c->ch, S_COUNTERS);
 

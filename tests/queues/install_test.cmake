@@ -5,8 +5,12 @@
 #     against xsched::xsched (shared) and once against xsched::xsched_static,
 #     both run; the shared one must load libxsched.so from the prefix;
 #  3. the same main.c compiled with `pkg-config --cflags --libs xsched`
-#     (PKG_CONFIG_PATH = the prefix only) and run.
+#     (PKG_CONFIG_PATH = the prefix only) and run;
+#  4. the installed programs (when built, TOOLS) run from the prefix with
+#     LD_LIBRARY_PATH unset, and every installed ELF file carries the install
+#     RUNPATH $ORIGIN/<bin-to-lib> (READELF).
 # Arguments (-D): BUILD_DIR SRC_DIR WORK_DIR CC FLAGS LIBDIR INCLUDEDIR VERSION
+#                 [BINDIR TOOLS READELF]
 foreach(v BUILD_DIR SRC_DIR WORK_DIR CC LIBDIR INCLUDEDIR VERSION)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "install_test.cmake: -D${v}= missing")
@@ -84,5 +88,39 @@ message(STATUS "pkg-config (${pc_flags}): ${run_out}")
 string(FIND "${run_out}" "library: ${want_libdir_real}/" at)
 if(at EQUAL -1)
   message(FATAL_ERROR "pc_consumer did not load libxsched.so from ${want_libdir_real}")
+endif()
+# 4. installed programs
+if(TOOLS)
+  set(env_clean ${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH)
+  foreach(t xsched-topo xsched-doctor xsched-mockval xsched-sched)
+    if(NOT EXISTS ${prefix}/${BINDIR}/${t})
+      message(FATAL_ERROR "install tree lacks ${BINDIR}/${t}")
+    endif()
+    run("installed ${t} --version" ${env_clean} ${prefix}/${BINDIR}/${t} --version)
+    if(NOT run_out MATCHES "^${t} ${VERSION}")
+      message(FATAL_ERROR "installed ${t} --version printed '${run_out}'")
+    endif()
+  endforeach()
+  run("installed xsched-topo" ${env_clean} ${prefix}/${BINDIR}/xsched-topo --workers 1
+      --placement packed --use-housekeeping)
+  if(NOT run_out MATCHES "# plan: tpu \\+ 1 worker")
+    message(FATAL_ERROR "installed xsched-topo printed no plan:\n${run_out}")
+  endif()
+  message(STATUS "installed programs run without LD_LIBRARY_PATH")
+endif()
+if(READELF)
+  file(RELATIVE_PATH bin_to_lib /${BINDIR} /${LIBDIR})
+  file(GLOB elves ${prefix}/${BINDIR}/xsched-* ${prefix}/${LIBDIR}/libxsched.so.*)
+  foreach(f IN LISTS elves)
+    if(IS_SYMLINK ${f})
+      continue()
+    endif()
+    run("readelf -d ${f}" ${READELF} -d ${f})
+    if(NOT run_out MATCHES "R(UN)?PATH\\) +Library (run)?path: \\[\\$ORIGIN/${bin_to_lib}\\]")
+      message(FATAL_ERROR "${f} lacks the install RUNPATH $ORIGIN/${bin_to_lib}:\n${run_out}")
+    endif()
+  endforeach()
+  list(LENGTH elves nelves)
+  message(STATUS "install RUNPATH $ORIGIN/${bin_to_lib} on the ${nelves} installed ELF files")
 endif()
 file(REMOVE_RECURSE ${WORK_DIR})

@@ -28,11 +28,11 @@
 
 /* How the producer / consumer drive the queue. */
 enum se_prod_mode { SP_PUSH, SP_BURST, SP_RESERVE, SP_NMODES };
-enum se_cons_mode { SC_POP, SC_BURST, SC_READ, SC_POLL, SC_NMODES };
+enum se_cons_mode { SC_POP, SC_BURST, SC_READ, SC_POLL, SC_BLOCK, SC_NMODES };
 
 static const char *const se_prod_name[] = { "try_push", "push_burst", "reserve/commit" };
 static const char *const se_cons_name[] = { "try_pop", "pop_burst", "sync/try_read/finalize",
-					    "poll/finalize" };
+					    "poll/finalize", "wait_block/finalize" };
 
 struct se_run {
 	struct xs_spsc *q;
@@ -228,6 +228,19 @@ static inline void se_consumer(struct se_run *r)
 			for (k = 0; !end && (s = xs_spsc_try_read(r->q)) != NULL; k++)
 				end = se_check(r, s);
 			xs_spsc_finalize(r->q);
+			break;
+		case SC_BLOCK: /* sleep when empty (format 3.0: futex; others: short sleeps) */
+			k = 0;
+			s = xs_spsc_wait_block(r->q, 100000000ull);
+			if (s) {
+				end = se_check(r, s);
+				xs_spsc_finalize(r->q);
+				k = 1;
+			} else if (t_now_ns() > r->hard_ns) {
+				xs_spsc_dump(r->q, stderr);
+				t_fail(__FILE__, __LINE__, "%s: consumer slept past the hard deadline",
+				       r->name);
+			}
 			break;
 		default: /* SC_POLL: up to a random number in place, then finalize */
 			k = 1 + t_rand(&r->seed) % (2 * r->cap + 1);

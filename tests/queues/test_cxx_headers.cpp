@@ -12,12 +12,15 @@
 #include <xsched/common.h>
 #include <xsched/shm.h>
 #include <xsched/spsc.h>
+#include <xsched/shaq.h>
+#include <xsched/mpmc.h>
 #include <xsched/msg.h>
 #include <xsched/alloc.h>
 #include <xsched/handshake.h>
 #include <xsched/topo.h>
 #include <xsched/runtime.h>
 #include <xsched/guard.h>
+#include <xsched/metrics.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -105,6 +108,42 @@ static void spsc_roundtrip()
 	munmap(mem, size);
 }
 
+// Formats 2.0 / 3.0: SPSC with the wake check, MPMC copy and zero-copy paths.
+static void shaq_formats()
+{
+	const size_t size = xs_shaq_min_file_size(XS_SHAQ_3_0, XS_SHAQ_MPMC, 8, 16, 8);
+	void *mem = nullptr;
+	struct xs_mpmc p, c;
+	struct xs_spsc sp, sc;
+	uint64_t e[2] = { 7, 8 }, out[2] = { 0, 0 }, pos = 0;
+	uint32_t n = 0;
+
+	CHECK(size == 512);
+	CHECK(posix_memalign(&mem, 4096, 4096) == 0);
+	std::memset(mem, 0, 4096);
+	CHECK(xs_mpmc_attach_mem(&p, mem, size, 16, 8, XS_SHAQ_3_0, XS_MPMC_PRODUCER, 1) == 0);
+	CHECK(xs_mpmc_attach_mem(&c, mem, size, 16, 8, XS_SHAQ_ANY, XS_MPMC_CONSUMER, 0) == 0);
+	CHECK(xs_mpmc_try_push(&p, e) == 0 && xs_mpmc_push_n(&p, e, 1) == 0);
+	CHECK(xs_mpmc_reserve_write(&p, 1, &pos) == 0);
+	std::memcpy(xs_mpmc_slot(&p, pos), e, sizeof(e));
+	CHECK(xs_mpmc_publish(&p) == 0);
+	CHECK(xs_mpmc_try_pop(&c, out) == 0 && out[0] == 7);
+	CHECK(xs_mpmc_pop_n(&c, out, 1) == 1);
+	CHECK(xs_mpmc_reserve_read(&c, 4, &pos, &n) == 0 && n == 1);
+	CHECK(xs_mpmc_release(&c) == 0);
+	CHECK(xs_mpmc_try_pop(&c, out) == -EAGAIN);
+	xs_mpmc_close(&p);
+	xs_mpmc_close(&c);
+	std::memset(mem, 0, 4096);
+	CHECK(xs_spsc_attach_mem(&sp, mem, 384, 16, 8, XS_SHAQ_3_0, XS_SPSC_PRODUCER, 1) == 0);
+	CHECK(xs_spsc_attach_mem(&sc, mem, 384, 16, 8, XS_SHAQ_ANY, XS_SPSC_CONSUMER, 0) == 0);
+	CHECK(sc.format == XS_SHAQ_3_0 && sc.waiters != nullptr);
+	CHECK(xs_spsc_try_push(&sp, e) == 0 && xs_spsc_pop_block(&sc, out, 0) == 0 && out[1] == 8);
+	struct xs_shaq_info info;
+	CHECK(xs_shaq_probe(mem, 384, &info) == 0 && info.format == XS_SHAQ_3_0 && info.capacity == 8);
+	std::free(mem);
+}
+
 // Allocator: the inline alloc / free paths on a real file.
 static void alloc_roundtrip()
 {
@@ -160,6 +199,7 @@ static void misc()
 int main()
 {
 	spsc_roundtrip();
+	shaq_formats();
 	alloc_roundtrip();
 	misc();
 	std::printf("test_cxx_headers: ok (C++%ld)\n", static_cast<long>(__cplusplus));

@@ -59,7 +59,7 @@ static void check_codes(void)
 		codes[n++] = c;
 	}
 	nq = c - XS_E_QUEUES_BASE;
-	T_EQ(nq, XS_EQ_ROLE - XS_E_QUEUES_BASE + 1);
+	T_EQ(nq, XS_EQ_STALLED - XS_E_QUEUES_BASE + 1);
 	for (; c < XS_E_ALLOC_BASE; c++)
 		T_ASSERT(xs_strerror_queues(c) == NULL, "(hole in the queue table at %d)", c);
 	T_ASSERT(xs_strerror_queues(XS_E_QUEUES_BASE - 1) == NULL);
@@ -86,7 +86,7 @@ static void check_errno(void)
 
 static void check_unknown(void)
 {
-	static const int odd[] = { XS_ESHM_UNSEALED + 1, XS_E_QUEUES_BASE - 1, XS_EQ_ROLE + 1,
+	static const int odd[] = { XS_ESHM_UNSEALED + 1, XS_E_QUEUES_BASE - 1, XS_EQ_STALLED + 1,
 				   XS_E_QUEUES_BASE + 99, XS_E_END, XS_E_END + 1, 100000,
 				   INT_MAX, INT_MIN, INT_MIN + 1 };
 	size_t i;

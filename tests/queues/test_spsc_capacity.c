@@ -194,9 +194,9 @@ static void check_create_join(void)
 					  XS_SPSC_CONSUMER));
 			T_EQ(xs_spsc_capacity(&p), cap);
 			T_EQ(xs_spsc_capacity(&q), cap);
-			T_EQ(p.hdr->buffer_size, cap);
-			T_EQ(p.hdr->version, fmt == XS_SHAQ_1_0 ? 1 : 0);
-			T_EQ((size_t)(p.ring - (uint8_t *)p.hdr), xs_spsc_buffer_offset(sizes[i][2]));
+			T_EQ(((struct xs_spsc_shm *)(void *)p.base)->buffer_size, cap);
+			T_EQ(((struct xs_spsc_shm *)(void *)p.base)->version, fmt == XS_SHAQ_1_0 ? 1 : 0);
+			T_EQ((size_t)(p.ring - p.base), xs_spsc_buffer_offset(sizes[i][2]));
 			T_EQ((uintptr_t)p.ring % sizes[i][2], 0);
 			xs_spsc_close(&p);
 			xs_spsc_close(&q);

@@ -140,7 +140,7 @@ static void check_join_table(void)
 					       rc, xs_strerror(rc), xs_errmsg(), want, xs_strerror(want));
 				if (rc < 0) {
 					T_ASSERT(xs_errmsg()[0] != '\0', "(%s: no detail)", c->what);
-					T_ASSERT(q.hdr == NULL && q.base == NULL);
+					T_ASSERT(q.wr == NULL && q.base == NULL);
 					T_EQ(our_mappings(), 0); /* the failed join unmapped */
 				} else {
 					T_EQ(our_mappings(), 1);
@@ -201,7 +201,7 @@ static void expect_corrupt_msg(const char *counter, const char *how)
 static void expect_consumer_dead(struct heapq *h)
 {
 	uint8_t buf[ESZ * 4];
-	uint64_t r = h->q.hdr->read;
+	uint64_t r = *h->q.rd;
 
 	T_ERR(xs_spsc_error(&h->q), -XS_EQ_CORRUPT);
 	T_ERR(xs_spsc_cons_sync(&h->q), -XS_EQ_CORRUPT);
@@ -211,13 +211,13 @@ static void expect_consumer_dead(struct heapq *h)
 	T_EQ(xs_spsc_pop_burst(&h->q, buf, 4), 0);
 	T_EQ(xs_spsc_avail_cached(&h->q), 0);
 	xs_spsc_finalize(&h->q);
-	T_EQ(h->q.hdr->read, r); /* nothing stored */
+	T_EQ(*h->q.rd, r); /* nothing stored */
 }
 
 static void expect_producer_dead(struct heapq *h)
 {
 	uint8_t buf[ESZ * 4];
-	uint64_t w = h->p.hdr->write;
+	uint64_t w = *h->p.wr;
 
 	memset(buf, 0x77, sizeof(buf));
 	T_ERR(xs_spsc_error(&h->p), -XS_EQ_CORRUPT);
@@ -227,7 +227,7 @@ static void expect_producer_dead(struct heapq *h)
 	T_EQ(xs_spsc_push_burst(&h->p, buf, 4), 0);
 	T_EQ(xs_spsc_free_cached(&h->p), 0);
 	xs_spsc_commit(&h->p);
-	T_EQ(h->p.hdr->write, w); /* nothing stored */
+	T_EQ(*h->p.wr, w); /* nothing stored */
 }
 
 static void push_n(struct heapq *h, int n)
@@ -250,14 +250,14 @@ static void check_running(void)
 	heapq_open(&h, ESZ, CAP);
 	push_n(&h, 3);
 	T_OK(xs_spsc_try_pop(&h.q, e)); /* read 1 published */
-	h.q.hdr->write = 1 + CAP;       /* exactly full: legal */
+	*h.q.wr = 1 + CAP;       /* exactly full: legal */
 	T_OK(xs_spsc_cons_sync(&h.q));
 	T_EQ(xs_spsc_avail_cached(&h.q), CAP);
-	h.q.hdr->write = 1 + CAP + 1;
+	*h.q.wr = 1 + CAP + 1;
 	xs_clearerr();
 	T_ERR(xs_spsc_cons_sync(&h.q), -XS_EQ_CORRUPT);
 	expect_corrupt_msg("write", "capacity");
-	h.q.hdr->write = 3; /* "repair" */
+	*h.q.wr = 3; /* "repair" */
 	expect_consumer_dead(&h);
 	heapq_close(&h);
 
@@ -266,10 +266,10 @@ static void check_running(void)
 	push_n(&h, 3);
 	T_OK(xs_spsc_cons_sync(&h.q));
 	T_ASSERT(xs_spsc_try_read(&h.q) != NULL); /* pos 1, limit 3 */
-	h.q.hdr->write = 2;
+	*h.q.wr = 2;
 	T_ERR(xs_spsc_cons_sync(&h.q), -XS_EQ_CORRUPT);
 	expect_corrupt_msg("write", "backwards");
-	h.q.hdr->write = 3;
+	*h.q.wr = 3;
 	expect_consumer_dead(&h);
 	heapq_close(&h);
 
@@ -278,10 +278,10 @@ static void check_running(void)
 	push_n(&h, 2);
 	T_OK(xs_spsc_try_pop(&h.q, e));
 	T_OK(xs_spsc_try_pop(&h.q, e));
-	h.q.hdr->write = 0;
+	*h.q.wr = 0;
 	T_ASSERT(xs_spsc_poll(&h.q) == NULL);
 	expect_corrupt_msg("write", "backwards");
-	h.q.hdr->write = 2;
+	*h.q.wr = 2;
 	expect_consumer_dead(&h);
 	heapq_close(&h);
 
@@ -292,25 +292,25 @@ static void check_running(void)
 	T_OK(xs_spsc_try_pop(&h.q, e));
 	T_OK(xs_spsc_prod_sync(&h.p)); /* sees read 2 */
 	T_ASSERT(xs_spsc_reserve(&h.p) != NULL); /* reserved, never committed */
-	h.p.hdr->read = 1;
+	*h.p.rd = 1;
 	T_ERR(xs_spsc_prod_sync(&h.p), -XS_EQ_CORRUPT);
 	expect_corrupt_msg("read", "backwards");
-	h.p.hdr->read = 2;
+	*h.p.rd = 2;
 	expect_producer_dead(&h);
-	T_EQ(h.p.hdr->write, 3); /* the reserved slot was dropped, not published */
+	T_EQ(*h.p.wr, 3); /* the reserved slot was dropped, not published */
 	heapq_close(&h);
 
 	/* producer: read passes the committed write (noticed inside try_push) */
 	heapq_open(&h, ESZ, CAP);
 	push_n(&h, 3);
-	h.p.hdr->read = 3; /* == write: legal */
+	*h.p.rd = 3; /* == write: legal */
 	T_OK(xs_spsc_prod_sync(&h.p));
 	push_n(&h, CAP); /* fills up to read + N */
-	h.p.hdr->read = 3 + CAP + 1;
+	*h.p.rd = 3 + CAP + 1;
 	memset(e, 1, sizeof(e));
 	T_ERR(xs_spsc_try_push(&h.p, e), -XS_EQ_CORRUPT);
 	expect_corrupt_msg("read", "passed");
-	h.p.hdr->read = 3;
+	*h.p.rd = 3;
 	expect_producer_dead(&h);
 	heapq_close(&h);
 }
@@ -340,7 +340,7 @@ static void check_adversary(void)
 				uint64_t r = t_rand(&seed), *ctr;
 				const uint8_t *s;
 
-				ctr = (r & 1) ? &h.q.hdr->write : &h.q.hdr->read;
+				ctr = (r & 1) ? h.q.wr : h.q.rd;
 				switch ((r >> 1) % 8) {
 				case 0: *ctr = t_rand(&seed); break;               /* anything */
 				case 1: *ctr += (t_rand(&seed) % (2 * cap + 3)) - cap - 1; break;

@@ -7,7 +7,8 @@
  * pipe) while the parent joins and consumes. Sequence numbers and checksums
  * (stress_elem.h) prove nothing is lost, duplicated, reordered or torn,
  * across wrap-around and at the full/empty edges (capacities 1, 2, 8, 4096),
- * in both shaq formats. Bounded by count and time; a child that hangs is
+ * in the four shaq formats (3.0 with consumers sleeping on the futex, woken
+ * by the producer process). Bounded by count and time; a child that hangs is
  * killed and the test fails.
  */
 #include <signal.h>
@@ -38,6 +39,11 @@ static const struct xp_conf confs[] = {
 	{ sizeof(struct xs_progress), 1, SP_PUSH, SC_POP, XS_SHAQ_1_0 },
 	{ 24, 4096, SP_BURST, SC_BURST, XS_SHAQ_0_2 },
 	{ 16, 2, SP_BURST, SC_POLL, XS_SHAQ_0_2 },
+	{ 40, 64, SP_BURST, SC_READ, XS_SHAQ_2_0 },
+	{ 16, 8, SP_PUSH, SC_POP, XS_SHAQ_2_0 },
+	{ 24, 1024, SP_RESERVE, SC_BLOCK, XS_SHAQ_3_0 }, /* futex sleeps across processes */
+	{ 16, 4, SP_PUSH, SC_BLOCK, XS_SHAQ_3_0 },
+	{ 32, 16, SP_BURST, SC_BURST, XS_SHAQ_3_0 },
 };
 #define NCONF (sizeof(confs) / sizeof(confs[0]))
 
@@ -97,7 +103,7 @@ static void child_report(int wfd, uint64_t items)
  * direction 1: child creates + produces, parent joins + consumes. */
 static uint64_t run(const struct xp_conf *c, int dir, int idx, uint64_t budget_ns)
 {
-	size_t size = xs_spsc_min_file_size(c->cap, c->esz, 8);
+	size_t size = xs_shaq_min_file_size(c->fmt, XS_SHAQ_SPSC, c->cap, c->esz, 8);
 	int fd = xs_memfd_create("xs-test-xproc", 0), pfd[2];
 	struct xs_spsc q;
 	struct se_run r;
@@ -107,9 +113,9 @@ static uint64_t run(const struct xp_conf *c, int dir, int idx, uint64_t budget_n
 
 	T_OK(fd);
 	T_ASSERT(pipe(pfd) == 0);
-	snprintf(name, sizeof(name), "elem %zu cap %llu, %s %s -> %s %s", c->esz,
+	snprintf(name, sizeof(name), "elem %zu cap %llu, %s %s -> %s %s, format %s", c->esz,
 		 (unsigned long long)c->cap, dir ? "child" : "parent", se_prod_name[c->pm],
-		 dir ? "parent" : "child", se_cons_name[c->cm]);
+		 dir ? "parent" : "child", se_cons_name[c->cm], xs_shaq_format_name(c->fmt));
 	if (dir == 0) {
 		T_OK(xs_spsc_create(&q, fd, size, c->esz, 8, c->fmt, XS_SPSC_PRODUCER));
 		fflush(NULL);

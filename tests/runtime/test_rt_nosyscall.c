@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "xsched/metrics.h"
 #include "xsched/runtime.h"
 
 #define MARK_START 424241
@@ -173,6 +174,20 @@ static int child(const char *result_path)
 	}
 	T_OK(xs_rt_start(rt));
 	atomic_store(&measuring, 0);
+	/* --metrics: the same window with the metrics object published and
+	 * sampled every 10 ms by its publisher thread (not a reactor) */
+	const char *mdir = getenv("XS_NOSYS_METRICS_DIR");
+	struct xs_metrics *metrics = NULL;
+
+	if (mdir) {
+		struct xs_metrics_opts mo;
+
+		xs_metrics_opts_init(&mo);
+		mo.dir = mdir;
+		mo.interval_ms = 10;
+		mo.no_atexit = 1;
+		T_OK(xs_metrics_publish(&metrics, rt, &mo));
+	}
 	/* steady state: both reactors are polling */
 	for (int i = 0; i < 4; i += 2)
 		do {
@@ -186,6 +201,17 @@ static int child(const char *result_path)
 	usleep(1000000);
 	syscall(SYS_getpgid, MARK_END);
 	atomic_store(&counting, 0);
+	if (metrics) { /* it was sampling all along, and saw the reactors work */
+		struct xs_metrics_view v;
+		struct xs_metrics_snap s;
+
+		T_OK(xs_metrics_view_open_pid(&v, mdir, getpid()));
+		T_OK(xs_metrics_snap(&v, &s));
+		T_ASSERT(s.hdr->samples >= 20, "%llu metrics samples", (unsigned long long)s.hdr->samples);
+		T_ASSERT(((const struct xs_metrics_lthread_shm *)xs_metrics_rec(&s, XS_MSECT_LTHREAD, 0))->polls > 0);
+		xs_metrics_snap_free(&s);
+		xs_metrics_view_close(&v);
+	}
 
 	T_OK(xs_rt_lthread_stats(rt, 0, &ls));
 	for (int r = 0; r < 2; r++)
@@ -201,6 +227,7 @@ static int child(const char *result_path)
 		(unsigned long long)atomic_load(&main_allocs));
 	fclose(out);
 	xs_rt_destroy(rt);
+	xs_metrics_close(metrics);
 	xs_topo_destroy(sys);
 	return 0;
 }
@@ -220,6 +247,13 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "--child"))
 		return child(argv[2]);
+	char mdir[] = "/tmp/xs-nosys-met-XXXXXX";
+	int with_metrics = argc == 2 && !strcmp(argv[1], "--metrics");
+
+	if (with_metrics) { /* the child publishes metrics there (see child()) */
+		T_ASSERT(mkdtemp(mdir) != NULL);
+		setenv("XS_NOSYS_METRICS_DIR", mdir, 1);
+	}
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	T_ASSERT(n > 0);
@@ -293,6 +327,8 @@ int main(int argc, char **argv)
 	T_ASSERT(footprint < 64 * 1024);
 	unlink(trace);
 	unlink(result);
+	if (with_metrics) /* empty again: the object was unlinked at close */
+		T_ASSERT(rmdir(mdir) == 0, "%s: %s", mdir, strerror(errno));
 	printf("ok\n");
 	return 0;
 }

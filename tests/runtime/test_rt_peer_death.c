@@ -14,6 +14,7 @@
  * Waits are bounded in seconds; nothing asserts a timing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -226,6 +227,7 @@ static void client_side(const struct xs_topo *sys, const char *path, struct peer
 	struct seen sn;
 	struct xs_rt_client_cbs cbs;
 	pid_t pid;
+	int pidfd;
 	char c;
 
 	T_EQ(read(p->sync, &c, 1), 1); /* the peer listens */
@@ -247,12 +249,18 @@ static void client_side(const struct xs_topo *sys, const char *path, struct peer
 
 	cbs.on_peer_death = on_death;
 	cbs.stop_on_peer_death = 1;
-	/* a session without a peer pid cannot be watched */
+	/* the handshake kept the server's pidfd, which names the server */
+	T_ASSERT(s->peer_pidfd >= 0);
+	T_EQ(fcntl(s->peer_pidfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	/* a session without a peer pidfd or pid cannot be watched */
 	rt = runtime(sys);
 	pid = s->peer_pid;
+	pidfd = s->peer_pidfd;
 	s->peer_pid = 0;
+	s->peer_pidfd = -1;
 	T_ERR(xs_rt_client_build(rt, NULL, s, sys, &po, &cbs), -XS_ERT_SESSION);
 	s->peer_pid = pid;
+	s->peer_pidfd = pidfd;
 	xs_rt_destroy(rt);
 
 	rt = runtime(sys);

@@ -231,7 +231,7 @@ static void topo_a(const char *spec)
 		T_EQ(reactor_of(p, "w3")->cpu, 2);
 		xs_plan_destroy(p);
 
-		/* --cpus narrows further, and names what it could not use */
+		/* --cpus names the busy CPUs, and what it could not use */
 		struct xs_cpuset cpus;
 		struct xs_task tasks[4];
 		struct xs_plan_opts o;
@@ -242,11 +242,40 @@ static void topo_a(const char *spec)
 		o.mem_node = 1;
 		T_OK(xs_plan_build(&p, t, tasks, xs_tasks_std(tasks, 4, 0), &o));
 		check_invariants(t, p);
-		/* the housekeeping core is the lowest usable one: core 9 (cpu 18) */
-		T_EQ(xs_plan_housekeeping_cpu(p), 18);
-		T_EQ(reactor_of(p, "tpu")->cpu, 20);
+		/* housekeeping goes outside the list, on the lowest allowed core
+		 * with no listed CPU: core 0 (cpu 0); the list is all busy */
+		T_EQ(xs_plan_housekeeping_cpu(p), 0);
+		T_EQ(reactor_of(p, "tpu")->cpu, 18);
 		T_ASSERT(strstr(xs_plan_notes(p), "CPUs 40 were requested but are not allowed"));
+		T_ASSERT(strstr(xs_plan_notes(p), "housekeeping on cpu 0 (core 0), outside the busy CPUs"),
+			 "%s", xs_plan_notes(p));
 		xs_plan_destroy(p);
+		/* two busy tasks on the two listed cores of node 1 (dedicated) */
+		T_OK(xs_plan_build(&p, t, tasks, xs_tasks_std(tasks, 4, 1), &o));
+		check_invariants(t, p);
+		T_EQ(reactor_of(p, "tpu")->cpu, 18);
+		T_EQ(reactor_of(p, "w0")->cpu, 20);
+		xs_plan_destroy(p);
+
+		/* a list that covers every allowed CPU: housekeeping shares it */
+		T_OK(xs_cpuset_parse(&cpus, "0-3,16-23"));
+		T_OK(xs_plan_build(&p, t, tasks, xs_tasks_std(tasks, 4, 1), &o));
+		check_invariants(t, p);
+		T_EQ(xs_plan_housekeeping_cpu(p), -1);
+		T_EQ(reactor_of(p, "tpu")->cpu, 16);
+		T_ASSERT(strstr(xs_plan_notes(p), "no allowed CPU outside the busy CPUs 0-3,16-23: "
+					       "housekeeping (main thread, light tasks) shares them"),
+			 "%s", xs_plan_notes(p));
+		xs_plan_destroy(p);
+
+		/* CPUs the topology does not have are an error naming them */
+		T_OK(xs_cpuset_parse(&cpus, "18,64,70-71"));
+		T_ERR(xs_plan_build(&p, t, tasks, xs_tasks_std(tasks, 4, 0), &o), -XS_ERT_CPUS);
+		T_ASSERT(strstr(xs_errmsg(), "CPUs 64,70-71 do not exist (topology "), "%s", xs_errmsg());
+		T_ASSERT(strstr(xs_errmsg(), "has CPUs 0-63)"), "%s", xs_errmsg());
+		T_OK(xs_cpuset_parse(&cpus, "99"));
+		T_ERR(xs_plan_build(&p, t, tasks, xs_tasks_std(tasks, 4, 0), &o), -XS_ERT_CPUS);
+		T_ASSERT(strstr(xs_errmsg(), "CPU 99 does not exist"), "%s", xs_errmsg());
 
 		struct xs_cpuset all = *xs_topo_cpus(t);
 
@@ -379,11 +408,15 @@ static void topo_b(void)
 		T_ERR(xs_plan_build(&p, t, tasks, xs_tasks_std(tasks, 4, 1), &o), -XS_ERT_NODE);
 		o.mem_node = 0;
 		xs_cpuset_zero(&none);
-		xs_cpuset_set(&none, 7);
+		xs_cpuset_set(&none, 3); /* exists, not allowed */
 		o.cpus = &none;
 		T_ERR(xs_plan_build(&p, t, tasks, 2, &o), -XS_ERT_CPUS);
-		T_ASSERT(!strcmp(xs_errmsg(), "placement: no usable CPU (requested 7, allowed 0)"), "%s",
+		T_ASSERT(!strcmp(xs_errmsg(), "placement: no usable CPU (requested 3, allowed 0)"), "%s",
 			 xs_errmsg());
+		xs_cpuset_set(&none, 7); /* does not exist */
+		T_ERR(xs_plan_build(&p, t, tasks, 2, &o), -XS_ERT_CPUS);
+		T_ASSERT(!strcmp(xs_errmsg(), "CPU 7 does not exist (topology synthetic:pack:1 numa:1 "
+					     "core:4 pu:1 has CPUs 0-3)"), "%s", xs_errmsg());
 		o.cpus = NULL;
 		snprintf(tasks[1].name, sizeof(tasks[1].name), "tpu");
 		T_ERR(xs_plan_build(&p, t, tasks, 2, &o), -EINVAL);

@@ -246,12 +246,51 @@ static void packed_here(struct xs_topo *sys)
 	run_plan(plan, &prm, 1);
 	xs_plan_destroy(plan);
 
-	/* the default policy refuses, saying what is missing */
+	/* the default policy refuses, saying what is missing (the two listed
+	 * CPUs are busy CPUs: housekeeping goes outside them or shares them) */
 	xs_plan_opts_init(&o);
 	o.cpus = &two;
 	T_ERR(xs_plan_build(&plan, sys, tasks, 5, &o), -XS_ERT_NO_CORES);
-	T_ASSERT(strstr(xs_errmsg(), "placement: node 0 has 1 usable core for 5 busy tasks (4 missing)"),
+	T_ASSERT(strstr(xs_errmsg(), "placement: node 0 has 2 usable cores for 5 busy tasks (3 missing)"),
 		 "%s", xs_errmsg());
+}
+
+/*
+ * "--cpus 1 --placement packed": the busy threads on CPU 1, housekeeping on
+ * another allowed CPU (CPU 0 here), no --use-housekeeping needed; the plan
+ * runs, its reactor pinned to CPU 1.
+ */
+static void cpus_one_packed(struct xs_topo *sys)
+{
+	struct xs_task tasks[8];
+	struct xs_plan_opts o;
+	struct xs_plan *plan;
+	struct xs_rt_params prm;
+	struct xs_cpuset one;
+	const struct xs_plan_reactor *r;
+	int hk;
+
+	if (!xs_cpuset_isset(xs_topo_allowed(sys), 0) || !xs_cpuset_isset(xs_topo_allowed(sys), 1)) {
+		printf("cpus_one_packed: CPUs 0 and 1 are not both allowed here, not run\n");
+		return;
+	}
+	T_OK(xs_cpuset_parse(&one, "1"));
+	xs_plan_opts_init(&o);
+	o.policy = XS_PLACE_PACKED;
+	o.cpus = &one;
+	T_OK(xs_plan_build(&plan, sys, tasks, xs_tasks_std(tasks, 8, 4), &o));
+	xs_plan_print(plan, stdout, 0);
+	T_EQ(xs_plan_nreactors(plan), 1);
+	r = xs_plan_reactor(plan, 0);
+	T_EQ(r->cpu, 1);
+	T_EQ(r->ntasks, 5);
+	hk = xs_plan_housekeeping_cpu(plan);
+	T_ASSERT(hk >= 0 && hk != 1, "housekeeping cpu %d", hk);
+	T_ASSERT(!(xs_plan_status(plan) & XS_PLAN_HOUSEKEEPING_USED));
+	xs_rt_params_init(&prm);
+	prm.topo = sys;
+	run_plan(plan, &prm, 1);
+	xs_plan_destroy(plan);
 }
 
 /* A plan made on a synthetic topology, run here by remapping its CPUs. */
@@ -499,6 +538,7 @@ int main(void)
 	T_ASSERT(xs_topo_is_system(sys));
 	pin_two(sys);
 	packed_here(sys);
+	cpus_one_packed(sys);
 	remap_synthetic();
 	stops();
 	contexts();

@@ -345,7 +345,7 @@ static void failures(const struct xs_topo *sys, struct xs_session *s, struct xs_
 	/* the peer writes an impossible counter into tpu_to_pack */
 	memset(&c, 0, sizeof(c));
 	cc.on_tpu = c_on_tpu;
-	__atomic_store_n(&vs->tpu_to_pack.hdr->write, s->tpu_to_pack.pos + (1ull << 40), __ATOMIC_RELEASE);
+	__atomic_store_n(vs->tpu_to_pack.wr, s->tpu_to_pack.pos + (1ull << 40), __ATOMIC_RELEASE);
 	crt = runtime(sys, XS_RT_PIN_EXACT);
 	T_EQ(xs_rt_client_build(crt, NULL, s, sys, &po, &cc), 0);
 	T_OK(xs_rt_start(crt));

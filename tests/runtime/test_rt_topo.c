@@ -339,7 +339,7 @@ static void options(void)
 	T_ASSERT(!strcmp(xs_errmsg(), "--placement: 'pack' is not one of dedicated, spill, packed"),
 		 "%s", xs_errmsg());
 	T_ERR(xs_rt_opts_parse(&ro, XS_RT_OPT_IDLE, "sleep"), -XS_ERT_OPTION);
-	T_ASSERT(!strcmp(xs_errmsg(), "--idle: 'sleep' is not one of spin, yield, backoff"));
+	T_ASSERT(!strcmp(xs_errmsg(), "--idle: 'sleep' is not one of spin, yield, backoff, futex"));
 	T_ERR(xs_rt_opts_parse(&ro, XS_RT_OPT_CPUS, "3-1"), -XS_ERT_OPTION);
 	T_ASSERT(!strcmp(xs_errmsg(), "--cpus: '3-1' is not a CPU list (e.g. 0-3,8,10-11)"));
 	T_ERR(xs_rt_opts_parse(&ro, XS_RT_OPT_CPUS, ""), -XS_ERT_OPTION);

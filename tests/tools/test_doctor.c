@@ -198,7 +198,13 @@ static void test_warn(void)
 	T_ASSERT(strstr(r.out, "WARN  hugepages") != NULL, "%s", r.out);
 	T_ASSERT(strstr(r.out, "fix: sysctl -w kernel.numa_balancing=0") != NULL, "%s", r.out);
 	T_ASSERT(strstr(r.out, "OK    cpus") == NULL, "--quiet hides OK lines");
+	T_ASSERT(strstr(r.out, "# xsched-doctor") == NULL, "--quiet hides the header: %s", r.out);
 	T_ASSERT(strstr(r.out, "# 1 OK, 14 WARN, 0 FAIL") != NULL, "%s", r.out);
+	/* nothing but WARN/FAIL lines, their fix lines and the totals */
+	for (const char *l = r.out; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+		T_ASSERT(!strncmp(l, "WARN  ", 6) || !strncmp(l, "FAIL  ", 6) ||
+				 !strncmp(l, "                      fix: ", 27) || !strncmp(l, "# ", 2),
+			 "--quiet printed: %.60s", l);
 	tt_free(&r);
 }
 

@@ -81,7 +81,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "reject")) {
 		/* the other VERSION first: refused, reason on stderr, exit 1 */
 		char *bad_argv[] = {(char *)sched, (char *)"--socket", sock, (char *)"--protocol",
-				    (char *)(strcmp(P, "1") ? "1" : "2"), NULL};
+				    (char *)(strcmp(P, "1") ? "1" : "2"), (char *)"--placement",
+				    (char *)"packed", NULL};
 		struct tt_run rb;
 
 		tt_run(&rb, bad_argv, LIMIT_S);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,43 @@ void xs_tool_usage_error(const char *fmt, ...)
 	exit(XS_EXIT_USAGE);
 }
 
+const char *xs_tool_optname(const struct option *longopts, int c)
+{
+	static char buf[64];
+
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (!o->flag && o->val == c) {
+			snprintf(buf, sizeof(buf), "--%s", o->name);
+			return buf;
+		}
+	snprintf(buf, sizeof(buf), c > 32 && c < 127 ? "-%c" : "option %d", c);
+	return buf;
+}
+
+int xs_tool_getopt(int argc, char *const argv[], const char *shortopts,
+		   const struct option *longopts)
+{
+	char opts[128];
+	const char *arg;
+	size_t n;
+	int c;
+
+	/* a leading ':' makes a missing value ':' rather than '?' */
+	snprintf(opts, sizeof(opts), ":%s", shortopts);
+	opterr = 0;
+	c = getopt_long(argc, argv, opts, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	n = strcspn(arg, "=");
+	if (c == ':')
+		xs_tool_usage_error("%.*s: needs a value", (int)n,
+				    arg[0] == '-' && arg[1] == '-' ? arg : xs_tool_optname(longopts, optopt));
+	if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+		xs_tool_usage_error("-%c: unknown option", optopt);
+	xs_tool_usage_error("%.*s: unknown option", (int)n, arg);
+}
+
 int xs_tool_fail(int err, const char *action_fmt, ...)
 {
 	va_list ap;
@@ -99,7 +137,8 @@ int xs_tool_common_opt(int c, const char *arg, enum xs_tool_format *fmt)
 			xs_tool_usage_error("--format: '%s' is not 'table' or 'json'", arg);
 		return 1;
 	case '?':
-		/* getopt_long already printed what was wrong */
+		/* getopt_long already printed what was wrong (xs_tool_getopt()
+		 * never returns '?') */
 		fprintf(stderr, "Try '%s --help' for more information.\n", tool_name);
 		exit(XS_EXIT_USAGE);
 	default:
@@ -690,6 +729,58 @@ int xs_tool_plan_rt(const struct xs_rt_opts *ro, struct xs_topo *topo, const str
 	rp.topo = sys ? topo : NULL;
 	rp.pin = sys ? XS_RT_PIN_EXACT : XS_RT_PIN_REMAP;
 	return xs_rt_create(rt, &rp);
+}
+
+void xs_tool_check_plan(const struct xs_rt_opts *ro, struct xs_topo *topo,
+			const struct xs_task *tasks, int nt, int mem_node)
+{
+	struct xs_plan_opts po;
+	struct xs_plan *plan = NULL;
+	char msg[1024];
+	const char *m, *opt;
+	int rc;
+
+	xs_plan_opts_init(&po);
+	xs_rt_opts_plan(ro, &po);
+	if (mem_node >= 0)
+		po.mem_node = mem_node;
+	rc = xs_plan_build(&plan, topo, tasks, nt, &po);
+	xs_plan_destroy(plan);
+	if (rc >= 0)
+		return;
+	m = xs_errmsg();
+	/* the planner's messages start with what was planned; the option says it */
+	if (!strncmp(m, "placement: ", 11))
+		m += 11;
+	else if (!strncmp(m, "plan: ", 6))
+		m += 6;
+	snprintf(msg, sizeof(msg), "%s", m);
+	if (rc == -XS_ERT_CPUS) {
+		opt = "--cpus";
+	} else if (rc == -XS_ERT_NO_CORES) {
+		xs_tool_usage_error("--placement: %s: %s", xs_place_policy_name(ro->placement), msg);
+	} else {
+		xs_seterr(rc, "%s", msg);
+		exit(xs_tool_fail(rc, "plan the lightweight threads"));
+	}
+	xs_tool_usage_error("%s: %s", opt, msg);
+}
+
+void xs_tool_check_cpus(const struct xs_rt_opts *ro, const struct xs_topo *topo)
+{
+	struct xs_cpuset bad;
+	char list[256], all[256];
+	int n;
+
+	if (!ro->has_cpus)
+		return;
+	xs_cpuset_andnot(&bad, &ro->cpus, xs_topo_cpus(topo));
+	if ((n = xs_cpuset_count(&bad)) == 0)
+		return;
+	xs_cpuset_format(&bad, list, sizeof(list));
+	xs_cpuset_format(xs_topo_cpus(topo), all, sizeof(all));
+	xs_tool_usage_error("--cpus: CPU%s %s do%s not exist (topology %s has CPUs %s)",
+			    n == 1 ? "" : "s", list, n == 1 ? "es" : "", xs_topo_source(topo), all);
 }
 
 /* ------------------------------------------------------- error text */

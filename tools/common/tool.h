@@ -7,6 +7,9 @@
  *   - exit 0 on success, 1 on a runtime failure, 2 on a usage error;
  *   - data on stdout, diagnostics on stderr, formatted as
  *     "<tool>: <action> failed: <xs_strerror> (<code>)[: <detail>]";
+ *   - a bad option, value, CPU set or placement is reported as
+ *     "<tool>: --<option>: <what is wrong>" (exit 2) before the tool
+ *     listens, connects or touches anything;
  *   - -h/--help prints the usage on stdout and exits 0; a usage error prints
  *     one line and a hint on stderr and exits 2;
  *   - -V/--version prints "<tool> <version>" and exits 0;
@@ -67,6 +70,20 @@ __attribute__((noreturn)) void xs_tool_version(void);
 
 /** Print "<tool>: <message>" and a --help hint on stderr, exit 2. */
 __attribute__((noreturn)) void xs_tool_usage_error(const char *fmt, ...) XS_PRINTF(1, 2);
+
+struct option;
+
+/**
+ * getopt_long() with the tools' own messages: an unknown option or a missing
+ * value is a usage error "<tool>: --name: unknown option" / "--name: needs a
+ * value" (exit 2). Same arguments and results otherwise (never '?').
+ */
+int xs_tool_getopt(int argc, char *const argv[], const char *shortopts,
+		   const struct option *longopts);
+
+/** "--name" of the option whose getopt value is @p c in @p longopts ("-c"
+ *  for a short-only option). Static storage. */
+const char *xs_tool_optname(const struct option *longopts, int c);
 
 /**
  * Print "<tool>: <action> failed: <xs_strerror(err)> (<err>)" on stderr,
@@ -257,6 +274,20 @@ struct xs_task;
 struct xs_plan;
 struct xs_rt;
 
+/**
+ * Check the standard options against the machine before anything else
+ * happens: plan @p nt tasks on @p topo (on node index @p mem_node when
+ * >= 0) and drop the plan. A refusal is a usage error naming the option
+ * that caused it ("<tool>: --cpus: CPU 7 does not exist ...", "<tool>:
+ * --placement: dedicated: node 0 has 1 usable core for 5 busy tasks ...")
+ * and exits 2; other errors exit 1.
+ */
+void xs_tool_check_plan(const struct xs_rt_opts *ro, struct xs_topo *topo,
+			const struct xs_task *tasks, int nt, int mem_node);
+
+/** --cpus names only CPUs of @p topo, else "<tool>: --cpus: CPU 7 does not
+ *  exist (...)" and exit 2. */
+void xs_tool_check_cpus(const struct xs_rt_opts *ro, const struct xs_topo *topo);
 /**
  * The placement plan and the runtime of a session tool: plan @p nt tasks on
  * @p topo with the standard options @p ro (on NUMA node index @p mem_node

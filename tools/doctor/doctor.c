@@ -827,7 +827,8 @@ static void usage(FILE *out)
 		"      --placement P, --topology SPEC, --allow-smt, --use-housekeeping\n"
 		"                       runtime options for the --workers plan\n"
 		"  -o, --only LIST      run only these checks (comma-separated names)\n"
-		"  -q, --quiet          print only WARN and FAIL lines (table format)\n"
+		"  -q, --quiet          print only the WARN and FAIL lines (with their fixes)\n"
+		"                       and the totals line (table format)\n"
 		"  -f, --format FMT     table (default) or json\n"
 		"  -l, --list           list the checks and exit\n"
 		"  -h, --help           show this help and exit\n"
@@ -944,12 +945,14 @@ static bool selected_check(const char *only, const char *name)
 	return false;
 }
 
+/* Quiet: the WARN and FAIL lines (with their fixes) and the totals line. */
 static void print_table(const struct doctor *d, bool quiet)
 {
 	int cnt[3] = {0, 0, 0};
 
-	printf("# xsched-doctor %s  root=%s  planned CPUs %s (%s)\n", XS_VERSION_STRING,
-	       d->real ? "/" : d->root, LIST(&d->planned), d->planned_from);
+	if (!quiet)
+		printf("# xsched-doctor %s  root=%s  planned CPUs %s (%s)\n", XS_VERSION_STRING,
+		       d->real ? "/" : d->root, LIST(&d->planned), d->planned_from);
 	for (int i = 0; i < d->nres; i++) {
 		const struct result *r = &d->res[i];
 
@@ -1032,7 +1035,7 @@ int main(int argc, char **argv)
 	xs_tool_init("xsched-doctor", usage);
 	d.need_bytes = 64ull << 20;
 	xs_rt_opts_init(&ro);
-	while ((c = getopt_long(argc, argv, "c:m:r:o:qlw:f:hV", longopts, NULL)) != -1) {
+	while ((c = xs_tool_getopt(argc, argv, "c:m:r:o:qlw:f:hV", longopts)) != -1) {
 		if (xs_tool_std_opt(c, optarg, &fmt, &ro))
 			continue;
 		switch (c) {
@@ -1062,7 +1065,7 @@ int main(int argc, char **argv)
 				printf("%-14s  %s\n", checks[i].name, checks[i].about);
 			return XS_EXIT_OK;
 		default:
-			xs_tool_usage_error("unexpected option");
+			xs_tool_usage_error("%s: unexpected option", xs_tool_optname(longopts, c));
 		}
 	}
 	if (optind < argc)
@@ -1097,7 +1100,7 @@ int main(int argc, char **argv)
 		d.real = true;
 	}
 	if (workers >= 0 && !d.real && !ro.topology)
-		xs_tool_usage_error("--workers with --root needs --topology (the plan would be made "
+		xs_tool_usage_error("--workers: with --root, needs --topology (the plan would be made "
 				    "for this machine, not for the tree)");
 	if ((rc = load_cpus(&d, cpus, workers, &ro)) < 0)
 		return xs_tool_fail(rc, "read the CPU topology");

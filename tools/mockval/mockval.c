@@ -45,6 +45,7 @@
 
 #include "payload.h"
 #include "tool.h"
+#include "tool_metrics.h"
 #include "xsched/alloc.h"
 #include "xsched/guard.h"
 #include "xsched/handshake.h"
@@ -92,7 +93,7 @@ struct mv_opts {
 	unsigned burst;
 	int mem_node;            /* node index to bind the session's memory to, -1 = first touch */
 	bool replace;
-	bool verbose;
+	bool verbose, no_metrics;
 	enum xs_tool_format fmt;
 	struct xs_rt_opts rt;
 };
@@ -128,6 +129,7 @@ struct mv_worker {
 	uint64_t batches, txs, unique, resubmitted, included, not_included, exceeded, invalid;
 	uint64_t check_batches, mismatches, twice, errors, responses, pubkeys, alloc_waits;
 	uint64_t in_use, last_ns;
+	uint64_t w2p_full; /* worker_to_pack found full (metrics) */
 	uint64_t reasons[128];
 	uint32_t idle;
 	struct xs_tx_region regs[XS_MAX_TXS_PER_BATCH];
@@ -553,8 +555,10 @@ static int answer(struct mv_worker *w)
 	if (xs_spsc_free_cached(w->w2p) == 0) {
 		if ((rc = xs_spsc_prod_sync(w->w2p)) < 0)
 			return rc;
-		if (xs_spsc_free_cached(w->w2p) == 0)
+		if (xs_spsc_free_cached(w->w2p) == 0) {
+			INC(w->w2p_full, 1); /* backpressure, for the metrics */
 			return 0;
+		}
 	}
 	bank = __atomic_load_n(&mv->bank, __ATOMIC_RELAXED);
 	slot = bank >> 1;
@@ -720,6 +724,7 @@ static void usage(FILE *out)
 		"Output:\n"
 		"  -f, --format FMT         summary as table (default) or json\n"
 		"  -v, --verbose            progress on stderr every second\n"
+		"      --no-metrics         do not publish metrics for xsched-monitor\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n",
@@ -758,6 +763,7 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 		{"burst", required_argument, NULL, OPT_BURST},
 		{"mem-node", required_argument, NULL, OPT_MEM_NODE},
 		{"verbose", no_argument, NULL, 'v'},
+		XS_TOOL_LONGOPT_NO_METRICS,
 		XS_TOOL_LONGOPT_FORMAT,
 		XS_TOOL_LONGOPTS,
 		XS_RT_LONG_OPTIONS,
@@ -782,16 +788,16 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 #define NUM(min, max, dst)                                                         \
 	do {                                                                       \
 		if (xs_tool_parse_u64(optarg, (min), (max), &v) < 0)               \
-			xs_tool_usage_error("%s: %s", argv[optind - 1], xs_errmsg()); \
+			xs_tool_usage_error("%s: %s", xs_tool_optname(longopts, c), xs_errmsg()); \
 		dst = v;                                                           \
 	} while (0)
 #define SHARE(dst)                                                                 \
 	do {                                                                       \
 		if (xs_tool_parse_share(optarg, &(dst)) < 0)                       \
-			xs_tool_usage_error("%s: %s", argv[optind - 1], xs_errmsg()); \
+			xs_tool_usage_error("%s: %s", xs_tool_optname(longopts, c), xs_errmsg()); \
 	} while (0)
 
-	while ((c = getopt_long(argc, argv, "s:P:n:r:z:vf:hV", longopts, NULL)) != -1) {
+	while ((c = xs_tool_getopt(argc, argv, "s:P:n:r:z:vf:hV", longopts)) != -1) {
 		if (xs_tool_std_opt(c, optarg, &o->fmt, &o->rt))
 			continue;
 		switch (c) {
@@ -848,7 +854,8 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 			break;
 		}
 		case 'v': o->verbose = true; break;
-		default: xs_tool_usage_error("unexpected option");
+		case XS_TOOL_OPT_NO_METRICS: o->no_metrics = true; break;
+		default: xs_tool_usage_error("%s: unexpected option", xs_tool_optname(longopts, c));
 		}
 	}
 #undef NUM
@@ -856,7 +863,7 @@ static void parse(struct mv_opts *o, int argc, char **argv)
 	if (optind < argc)
 		xs_tool_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->socket)
-		xs_tool_usage_error("--socket PATH is required");
+		xs_tool_usage_error("--socket: required (the path to listen on)");
 }
 
 /* Sum a worker counter over all workers. */
@@ -1019,6 +1026,7 @@ int main(int argc, char **argv)
 	struct xs_mem_bind_ctx bind;
 	struct xs_plan *plan = NULL;
 	struct xs_rt *rt = NULL;
+	struct xs_metrics *metrics = NULL;
 	struct outcome oc = {.status = "ok"};
 	struct sigaction sa;
 	uint64_t start, deadline = 0, drain_until = 0, next_note, gone_ns = 0;
@@ -1041,17 +1049,34 @@ int main(int argc, char **argv)
 
 		if (!xs_topo_is_system(topo)) {
 			xs_topo_destroy(topo);
-			xs_tool_usage_error("--mem-node needs the real machine's topology, not --topology");
+			xs_tool_usage_error("--mem-node: needs the real machine's topology, not --topology");
 		}
 		if (o->mem_node >= nodes) {
 			xs_topo_destroy(topo);
-			xs_tool_usage_error("--mem-node %d: the machine has %d NUMA node%s (0..%d)",
-					    o->mem_node, nodes, nodes == 1 ? "" : "s", nodes - 1);
+			xs_tool_usage_error("--mem-node: node %d does not exist (the machine has %d NUMA "
+					    "node%s: 0..%d)", o->mem_node, nodes, nodes == 1 ? "" : "s",
+					    nodes - 1);
 		}
 		bind.topo = topo;
 		bind.node = o->mem_node;
 		so.bind_fn = xs_mem_bind_fd_cb;
 		so.bind_arg = &bind;
+	}
+	/* every option, the CPU set and the placement before listening: the
+	 * smallest session (one worker) must be plannable, or none is */
+	{
+		struct xs_task tasks[3];
+		int nt = xs_tasks_std(tasks, 3, 1);
+
+		if (nt < 0) {
+			xs_topo_destroy(topo);
+			return xs_tool_fail(nt, "list the lightweight threads");
+		}
+		memset(&tasks[nt], 0, sizeof(tasks[nt]));
+		tasks[nt].kind = XS_TASK_EXTRA;
+		tasks[nt].flags = XS_TASK_LIGHT;
+		snprintf(tasks[nt].name, sizeof(tasks[nt].name), "progress");
+		xs_tool_check_plan(&o->rt, topo, tasks, nt + 1, o->mem_node);
 	}
 	if ((rc = xs_hs_server_listen(&so, &srv)) < 0) {
 		xs_topo_destroy(topo);
@@ -1105,13 +1130,23 @@ int main(int argc, char **argv)
 	mv.bank = o->first_slot << 1 | 1;
 
 	if ((rc = xs_peer_watcher_create(&watcher, 0, 0)) < 0 ||
-	    (rc = xs_peer_watch(watcher, &mv.peer, mv.vs->peer_pid, NULL, NULL)) < 0) {
+	    (rc = mv.vs->peer_pidfd >= 0
+			  ? xs_peer_watch_pidfd(watcher, &mv.peer, mv.vs->peer_pidfd, NULL, NULL)
+			  : xs_peer_watch(watcher, &mv.peer, mv.vs->peer_pid, NULL, NULL)) < 0) {
 		exit_code = xs_tool_fail(rc, "watch the scheduler process %d", (int)mv.vs->peer_pid);
 		goto out;
 	}
 	if ((rc = build_runtime(&mv, topo, &plan, &rt)) < 0) {
 		exit_code = xs_tool_fail(rc, "plan the lightweight threads");
 		goto out;
+	}
+	if (!o->no_metrics && (metrics = xs_tool_metrics_create(rt, o->socket, NULL, mv.vs))) {
+		/* the producers' own counts of full queues */
+		xs_metrics_queue_full_counter(metrics, &mv.vs->tpu_to_pack, &mv.tpu.queue_full);
+		xs_metrics_queue_full_counter(metrics, &mv.vs->progress, &mv.prog.skipped);
+		for (uint32_t i = 0; i < mv.vs->num_workers; i++)
+			xs_metrics_queue_full_counter(metrics, &mv.vs->workers[i].worker_to_pack,
+						      &mv.w[i].w2p_full);
 	}
 	if (o->verbose)
 		xs_plan_print(plan, stderr, 0);
@@ -1125,6 +1160,7 @@ int main(int argc, char **argv)
 		exit_code = xs_tool_fail(rc, "start the runtime");
 		goto out;
 	}
+	xs_tool_metrics_start(metrics);
 	next_note = start + 1000000000ull;
 
 	/* Monitor: the lightweight threads do the work; this thread watches. */
@@ -1201,6 +1237,7 @@ int main(int argc, char **argv)
 		exit_code = XS_EXIT_FAIL;
 	}
 out:
+	xs_metrics_close(metrics); /* last sample, marked exited, unlinked */
 	xs_rt_destroy(rt);
 	xs_plan_destroy(plan);
 	if (watcher) {

@@ -56,6 +56,7 @@
 #include <time.h>
 
 #include "tool.h"
+#include "tool_metrics.h"
 #include "xsched/alloc.h"
 #include "xsched/guard.h"
 #include "xsched/handshake.h"
@@ -83,6 +84,7 @@ struct sc_tx {
 /* A batch lent to a worker, waiting for its answer. */
 struct sc_flight {
 	uint64_t batch_off;
+	uint64_t sent_ns; /* dispatch time (metrics on) */
 	uint8_t n;
 	uint8_t busy;
 	struct xs_pack_to_worker req; /* the request as sent: its answer must match it */
@@ -101,7 +103,7 @@ struct sc_opts {
 	uint64_t timeout_ms, run_timeout_ms;
 	uint32_t workers, handles, batch, retries;
 	uint64_t alloc_size, tpu_cap, prog_cap, p2w_cap, w2p_cap, max_pending, corrupt;
-	bool verbose;
+	bool verbose, no_metrics;
 	enum xs_tool_format fmt;
 	struct xs_rt_opts rt;
 };
@@ -134,6 +136,8 @@ struct sc_worker {
 	uint64_t offs[2 * XS_MAX_TXS_PER_BATCH + 2];
 	struct xs_w2p_view view; /* checked copy of the answer being handled (4 KiB) */
 	struct xs_hist lat;
+	uint64_t p2w_full;          /* pack_to_worker found full (metrics) */
+	struct xs_mhist_shm *mh[3]; /* metrics: arrival->dispatch, dispatch->response, arrival->response */
 } XS_CACHE_ALIGNED;
 
 struct sc {
@@ -436,10 +440,13 @@ static void on_answer(struct sc_worker *w, const struct xs_worker_to_pack *slot,
 		 * array in the file: the validator can write there. */
 		for (unsigned k = 0; k < f->n; k++) {
 			xs_hist_add(&w->lat, now - f->tx[k].arrival_ns, 1);
+			xs_mhist_add(w->mh[2], now - f->tx[k].arrival_ns);
 			free_later(w, &nf, f->tx[k].off);
 		}
 		INC(w->freed_txs, f->n);
 		INC(w->final, f->n);
+		if (w->mh[1])
+			xs_mhist_add_n(w->mh[1], now - f->sent_ns, f->n);
 	}
 	free_later(w, &nf, f->batch_off); /* the batch array is ours again */
 	INC(w->freed_batches, 1);
@@ -482,8 +489,10 @@ static int send_batches(struct sc_worker *w)
 		    (xs_spsc_cons_sync(&w->feed) < 0 || xs_spsc_avail_cached(&w->feed) == 0))
 			break; /* nothing to send */
 		if (xs_spsc_free_cached(w->p2w) == 0 &&
-		    (xs_spsc_prod_sync(w->p2w) < 0 || xs_spsc_free_cached(w->p2w) == 0))
+		    (xs_spsc_prod_sync(w->p2w) < 0 || xs_spsc_free_cached(w->p2w) == 0)) {
+			INC(w->p2w_full, 1); /* backpressure, for the metrics */
 			break; /* the worker's queue is full */
+		}
 		if (xs_alloc_alloc_offset(w->alloc, sc->o.batch * sizeof(*arr), &boff) < 0)
 			break; /* no memory for the array right now */
 		/* Ledger: the new array is ours (NEVER/RELEASED -> HELD). Refused
@@ -505,6 +514,11 @@ static int send_batches(struct sc_worker *w)
 		f->batch_off = boff;
 		f->n = (uint8_t)n;
 		f->busy = 1;
+		if (w->mh[0]) { /* metrics: dispatch time, arrival -> dispatch */
+			f->sent_ns = xs_tool_now_ns();
+			for (unsigned k = 0; k < n; k++)
+				xs_mhist_add(w->mh[0], f->sent_ns - f->tx[k].arrival_ns);
+		}
 		w->fhead++;
 		/* The request is kept in the flight entry: its answer is checked
 		 * against it (same batch, response kind of the request). */
@@ -584,6 +598,7 @@ static void usage(FILE *out)
 		"      --corrupt-tx N          TESTING: flip the last byte of the N-th transaction\n"
 		"Output:\n"
 		"  -f, --format FMT            summary as table (default) or json\n"
+		XS_TOOL_NO_METRICS_HELP
 		"  -v, --verbose               plan and progress on stderr\n"
 		"  -h, --help                  show this help and exit\n"
 		"  -V, --version               show the version and exit\n"
@@ -618,6 +633,7 @@ static void parse(struct sc_opts *o, int argc, char **argv)
 		{"max-pending", required_argument, NULL, OPT_MAX_PENDING},
 		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"corrupt-tx", required_argument, NULL, OPT_CORRUPT},
+		XS_TOOL_LONGOPT_NO_METRICS,
 		{"verbose", no_argument, NULL, 'v'},
 		XS_TOOL_LONGOPT_FORMAT,
 		XS_TOOL_LONGOPTS,
@@ -644,11 +660,11 @@ static void parse(struct sc_opts *o, int argc, char **argv)
 #define NUM(parse_fn, min, max, dst)                                               \
 	do {                                                                       \
 		if (parse_fn(optarg, (min), (max), &v) < 0)                        \
-			xs_tool_usage_error("%s: %s", argv[optind - 1], xs_errmsg()); \
+			xs_tool_usage_error("%s: %s", xs_tool_optname(longopts, c), xs_errmsg()); \
 		dst = v;                                                           \
 	} while (0)
 
-	while ((c = getopt_long(argc, argv, "s:P:t:w:b:vf:hV", longopts, NULL)) != -1) {
+	while ((c = xs_tool_getopt(argc, argv, "s:P:t:w:b:vf:hV", longopts)) != -1) {
 		if (xs_tool_std_opt(c, optarg, &o->fmt, &o->rt))
 			continue;
 		switch (c) {
@@ -668,19 +684,21 @@ static void parse(struct sc_opts *o, int argc, char **argv)
 		case OPT_RETRIES: NUM(xs_tool_parse_u64, 0, 255, o->retries); break;
 		case OPT_CORRUPT: NUM(xs_tool_parse_u64, 1, UINT64_MAX, o->corrupt); break;
 		case 'v': o->verbose = true; break;
-		default: xs_tool_usage_error("unexpected option");
+		case XS_TOOL_OPT_NO_METRICS: o->no_metrics = true; break;
+		default: xs_tool_usage_error("%s: unexpected option", xs_tool_optname(longopts, c));
 		}
 	}
 #undef NUM
 	if (optind < argc)
 		xs_tool_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->socket)
-		xs_tool_usage_error("--socket PATH is required");
+		xs_tool_usage_error("--socket: required (the validator's socket path)");
 	if (!o->handles)
 		o->handles = o->workers;
 	if (o->handles < o->workers)
-		xs_tool_usage_error("--allocator-handles %u: each of the %u worker lightweight "
-				    "threads needs its own handle", o->handles, o->workers);
+		xs_tool_usage_error("--allocator-handles: %u is fewer than the %u workers (each "
+				    "worker lightweight thread needs its own handle)", o->handles,
+				    o->workers);
 }
 
 static int setup_state(struct sc *sc)
@@ -915,6 +933,7 @@ int main(int argc, char **argv)
 	struct xs_topo *topo = NULL;
 	struct xs_plan *plan = NULL;
 	struct xs_rt *rt = NULL;
+	struct xs_metrics *metrics = NULL;
 	struct outcome oc = {.status = "ok"};
 	uint64_t start, deadline = 0, gone_ns = 0;
 	int rc, exit_code = XS_EXIT_OK, err;
@@ -923,6 +942,18 @@ int main(int argc, char **argv)
 	parse(o, argc, argv);
 	if ((rc = xs_rt_opts_topo(&o->rt, &topo)) < 0)
 		return xs_tool_fail(rc, "load the topology");
+	/* every option, the CPU set and the placement before connecting: a
+	 * refusal after the handshake would end the validator's session too */
+	{
+		struct xs_task tasks[1 + XS_HS_MAX_WORKERS];
+		int nt = xs_tasks_std(tasks, 1 + XS_HS_MAX_WORKERS, (int)o->workers);
+
+		if (nt < 0) {
+			xs_topo_destroy(topo);
+			return xs_tool_fail(nt, "list the lightweight threads");
+		}
+		xs_tool_check_plan(&o->rt, topo, tasks, nt, -1);
+	}
 
 	memset(&logon, 0, sizeof(logon));
 	logon.worker_count = o->workers;
@@ -952,13 +983,27 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((rc = xs_peer_watcher_create(&watcher, 0, 0)) < 0 ||
-	    (rc = xs_peer_watch(watcher, &sc.peer, sc.s->peer_pid, NULL, NULL)) < 0) {
+	    (rc = sc.s->peer_pidfd >= 0
+			  ? xs_peer_watch_pidfd(watcher, &sc.peer, sc.s->peer_pidfd, NULL, NULL)
+			  : xs_peer_watch(watcher, &sc.peer, sc.s->peer_pid, NULL, NULL)) < 0) {
 		exit_code = xs_tool_fail(rc, "watch the validator process %d", (int)sc.s->peer_pid);
 		goto out;
 	}
 	if ((rc = build_runtime(&sc, topo, &plan, &rt)) < 0) {
 		exit_code = xs_tool_fail(rc, "plan the lightweight threads");
 		goto out;
+	}
+	if (!o->no_metrics && (metrics = xs_tool_metrics_create(rt, o->socket, sc.s, NULL))) {
+		/* wired before the start: the worker lthreads read these (task i is lthread i) */
+		for (int i = 0; i < xs_plan_ntasks(plan); i++) {
+			const struct xs_plan_task *pt = xs_plan_task(plan, i);
+			struct sc_worker *w = pt->task.kind == XS_TASK_TPU ? NULL : &sc.w[pt->task.index];
+
+			for (unsigned k = 0; w && k < 3; k++)
+				w->mh[k] = xs_metrics_hist(metrics, XS_MSTAGE_ARRIVAL_DISPATCH + k, i);
+			if (w)
+				xs_metrics_queue_full_counter(metrics, w->p2w, &w->p2w_full);
+		}
 	}
 	if (o->verbose)
 		xs_plan_print(plan, stderr, 0);
@@ -971,6 +1016,7 @@ int main(int argc, char **argv)
 		exit_code = xs_tool_fail(rc, "start the runtime");
 		goto out;
 	}
+	xs_tool_metrics_start(metrics);
 	/* Monitor: done at end of stream, once everything sent was answered. */
 	for (;;) {
 		struct timespec ts = {0, 500000};
@@ -1028,6 +1074,7 @@ int main(int argc, char **argv)
 		exit_code = XS_EXIT_FAIL;
 	}
 out:
+	xs_metrics_close(metrics); /* last sample, marked exited, unlinked */
 	xs_rt_destroy(rt);
 	xs_plan_destroy(plan);
 	if (watcher) {

@@ -357,7 +357,7 @@ static void parse(struct topo_opts *o, int argc, char **argv)
 	o->timeout_ms = 1000;
 	o->alloc_size = 64ull << 20;
 	xs_rt_opts_init(&o->rt);
-	while ((c = getopt_long(argc, argv, "w:n:s:P:t:pf:hV", longopts, NULL)) != -1) {
+	while ((c = xs_tool_getopt(argc, argv, "w:n:s:P:t:pf:hV", longopts)) != -1) {
 		if (xs_tool_std_opt(c, optarg, &o->fmt, &o->rt))
 			continue;
 		switch (c) {
@@ -387,15 +387,15 @@ static void parse(struct topo_opts *o, int argc, char **argv)
 				xs_tool_usage_error("--allocator-size: %s", xs_errmsg());
 			break;
 		case 'p': o->plan_only = true; break;
-		default: xs_tool_usage_error("unexpected option");
+		default: xs_tool_usage_error("%s: unexpected option", xs_tool_optname(longopts, c));
 		}
 	}
 	if (optind < argc)
 		xs_tool_usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->socket && o->node_os >= 0)
-		xs_tool_usage_error("--node and --socket both choose the memory's node");
+		xs_tool_usage_error("--node: not with --socket (both choose the memory's node)");
 	if (o->plan_only && o->workers < 0 && !o->socket)
-		xs_tool_usage_error("--plan-only needs --workers or --socket");
+		xs_tool_usage_error("--plan-only: needs --workers or --socket");
 }
 
 int main(int argc, char **argv)
@@ -409,6 +409,8 @@ int main(int argc, char **argv)
 	struct xs_json j;
 	int rc, workers, nt, exit_code = XS_EXIT_OK, plan_err = 0;
 	char plan_msg[512] = "";
+	struct xs_cpuset busy;
+	int hk_cpu = -1;
 	bool want_plan;
 
 	xs_tool_init("xsched-topo", usage);
@@ -424,6 +426,7 @@ int main(int argc, char **argv)
 		}
 		xs_topo_set_isolated(t, &iso);
 	}
+	xs_tool_check_cpus(&o.rt, t);
 	workers = o.workers;
 	want_plan = workers >= 0 || o.socket;
 	xs_plan_opts_init(&po);
@@ -441,15 +444,37 @@ int main(int argc, char **argv)
 						 "on topology %s", xs_topo_source(t));
 			goto out;
 		}
-		if ((rc = session_node(&o, t, &workers, &loc)) < 0) {
+		rc = session_node(&o, t, &workers, &loc);
+		if (rc < 0 && rc != -XS_ERT_UNPOPULATED) {
 			exit_code = xs_tool_fail(rc, "locate the memory of a session at %s", o.socket);
 			goto out;
 		}
-		po.mem_node = loc.node;
-		if (o.fmt == XS_FMT_TABLE)
-			printf("# session memory at %s: node %d (%d node%s hold its pages, %zu of %zu "
-			       "populated)\n", o.socket, loc.node, loc.nnodes, loc.nnodes == 1 ? "" : "s",
-			       loc.populated, loc.pages);
+		if (rc == -XS_ERT_UNPOPULATED) {
+			/* nothing in memory yet: the plan picks the node */
+			if (o.fmt == XS_FMT_TABLE)
+				printf("# session memory at %s: not placed yet (none of its %zu pages is "
+				       "in memory)\n", o.socket, loc.pages);
+		} else {
+			po.mem_node = loc.node;
+			if (o.fmt == XS_FMT_TABLE)
+				printf("# session memory at %s: node %d (%d node%s hold its pages, %zu of "
+				       "%zu in memory)\n", o.socket, loc.node, loc.nnodes,
+				       loc.nnodes == 1 ? "" : "s", loc.populated, loc.pages);
+		}
+	}
+	if (o.rt.has_cpus && !want_plan) {
+		/* --cpus alone: which CPUs the busy threads get, where housekeeping goes */
+		struct xs_task one[1];
+		int n1 = xs_tasks_std(one, 1, 0);
+
+		if (n1 > 0) {
+			xs_tool_check_plan(&o.rt, t, one, n1, po.mem_node);
+			if (xs_plan_build(&plan, t, one, n1, &po) >= 0)
+				hk_cpu = xs_plan_housekeeping_cpu(plan);
+			xs_plan_destroy(plan);
+			plan = NULL;
+		}
+		xs_cpuset_and(&busy, &o.rt.cpus, xs_topo_allowed(t));
 	}
 	if (want_plan) {
 		/* a failed plan is reported after the machine view, which stays useful */
@@ -466,10 +491,17 @@ int main(int argc, char **argv)
 		xs_json_str(&j, "schema", "xsched.topology/1");
 		if (!o.plan_only)
 			machine_json(&j, t);
+		if (o.rt.has_cpus && !want_plan) {
+			xs_json_obj_begin(&j, "cpus_option");
+			json_cpus(&j, "requested", &o.rt.cpus);
+			json_cpus(&j, "busy", &busy);
+			xs_json_i64(&j, "housekeeping_cpu", hk_cpu);
+			xs_json_obj_end(&j);
+		}
 		if (o.socket) {
 			xs_json_obj_begin(&j, "session_memory");
 			xs_json_str(&j, "socket", o.socket);
-			xs_json_i64(&j, "node", loc.node);
+			xs_json_i64(&j, "node", loc.node); /* -1: not placed yet */
 			xs_json_i64(&j, "nodes", loc.nnodes);
 			xs_json_u64(&j, "pages", loc.pages);
 			xs_json_u64(&j, "populated", loc.populated);
@@ -484,6 +516,15 @@ int main(int argc, char **argv)
 	} else {
 		if (!o.plan_only)
 			machine_table(t);
+		if (o.rt.has_cpus && !want_plan) {
+			printf("\n# --cpus %s: busy threads on CPUs %s; ", CPUS(&o.rt.cpus), CPUS(&busy));
+			if (hk_cpu >= 0)
+				printf("housekeeping on CPU %d\n", hk_cpu);
+			else if (o.rt.place_flags & XS_PLACE_USE_HOUSEKEEPING)
+				printf("no housekeeping CPU kept (--use-housekeeping)\n");
+			else
+				printf("housekeeping shares them (no allowed CPU outside the list)\n");
+		}
 		if (plan)
 			plan_table(plan, workers);
 	}

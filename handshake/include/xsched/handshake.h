@@ -2,24 +2,34 @@
 /*
  * Scheduler-bindings handshake: the Unix-socket meeting of an external
  * scheduler ("pack", the client) and the Agave validator (the server), byte
- * compatible with agave_scheduling_utils::handshake, protocol VERSION 1
- * (agave-scheduling-utils 3.1.x, shaq 0.2.0 queues, byte-size logon) and
- * VERSION 2 (agave master Nov 2025, shaq 1.0.x queues, capacity logon with
- * flags, huge pages first). See spec/HANDSHAKE.md.
+ * compatible with every upstream generation: agave_scheduling_utils'
+ * in-agave VERSION 1 (agave 3.1.x, shaq 0.2.0, byte-size logon), 2 (agave
+ * master Nov 2025, shaq 1.0.x, capacities + flags, huge pages first), 3
+ * (4.0 line), 4 (4.1, 4.2 and, by default, 4.3 lines; shaq format 2.0,
+ * claimed allocator slots), 5 (check-worker MPMC queues), and the
+ * agave-scheduler-handshake crate of agave-sdk (4.4.x: 32-byte
+ * ProtocolVersions, 88-byte logon; rows sdk6 and sdk7). See
+ * spec/HANDSHAKE.md, spec/AGAVE_4X.md, spec/LATER_VERSIONS.md,
+ * spec/HANDSHAKE_SDK.md.
  *
- * Wire protocol (both versions):
- *   client -> server  1024-byte logon: u64 VERSION, ClientLogon, zeros
+ * Wire protocol (every generation):
+ *   client -> server  1024-byte logon: u64 VERSION (or ProtocolVersions),
+ *                     ClientLogon, zeros
  *   server -> client  failure: 0x02, len (<= 255), len bytes of reason; or
  *                     success: one byte 0x01 with one SCM_RIGHTS message of
- *                     3 + 2W descriptors: allocator, tpu_to_pack,
- *                     progress_tracker, then per worker pack_to_worker,
- *                     worker_to_pack.
+ *                     3 + 2W (5 + 2W with check queues) descriptors:
+ *                     allocator, tpu_to_pack, progress_tracker,
+ *                     [pack_to_check_worker, check_worker_to_pack,] then per
+ *                     worker pack_to_worker, worker_to_pack.
  * Both sides close the socket right after; the session then lives only in the
  * shared memory (EOF on the socket is NOT the end of the session).
  *
- * What differs between versions is one row of a table (struct xs_hs_proto,
- * xs_hs_proto_get()); the client, the server and the codecs are a single code
- * path driven by that row, so a later VERSION is a new row.
+ * What differs between generations is one row of a table (struct
+ * xs_hs_proto: xs_hs_proto_get(), _gen(), _by_name(), xs_hs_parse_protocol(),
+ * xs_hs_parse_agave()); the codecs are a single code path driven by that
+ * row, so a later generation is a new row. The wire codecs (logon, reply,
+ * rejection texts) speak every row; the client and server build sessions
+ * for the rows whose `sessions` is set.
  *
  * I/O. Every socket operation goes through io_uring (liburing 2.3) and is
  * bounded by a linked timeout: the client's connect, send and recvmsg by one
@@ -49,18 +59,23 @@
 #include <sys/types.h>
 
 #include "xsched/common.h"
+#include "xsched/mpmc.h"
 #include "xsched/spsc.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Every declaration up to the matching pop is public: exported from
+ * libxsched.so, which is built with -fvisibility=hidden (README "ABI"). */
+#pragma GCC visibility push(default)
+
 struct xs_alloc;
 
 /* ------------------------------------------------------------- constants */
 
-#define XS_HS_VERSION_MIN     1u /**< oldest VERSION spoken */
-#define XS_HS_VERSION_MAX     2u /**< newest VERSION spoken */
+#define XS_HS_VERSION_MIN     1u /**< oldest generation of the table (VERSION 1) */
+#define XS_HS_VERSION_MAX     7u /**< newest generation of the table (sdk7) */
 #define XS_HS_VERSION_DEFAULT 2u /**< VERSION a client/server uses when given 0 */
 
 #define XS_HS_LOGON_BUF        1024u /**< logon buffer size on the wire */
@@ -70,14 +85,18 @@ struct xs_alloc;
 #define XS_HS_MAX_ALLOC_HANDLES 128u /**< allocator_handles must be 1..=128 */
 #define XS_HS_GLOBAL_ALLOCATORS 1u   /**< allocator worker ids before the banking workers (TPU) */
 #define XS_HS_GLOBAL_SHMEM     3u    /**< allocator, tpu_to_pack, progress_tracker */
-#define XS_HS_MAX_FDS          (XS_HS_GLOBAL_SHMEM + 2u * XS_HS_MAX_WORKERS) /**< 131 */
+#define XS_HS_GLOBAL_SHMEM_CHECK 5u  /**< ... + pack_to_check_worker, check_worker_to_pack (V5, SDK) */
+#define XS_HS_MAX_CHECK_WORKERS 64u  /**< SDK check_worker_count must be 1..=64 */
+#define XS_HS_MAX_FDS          (XS_HS_GLOBAL_SHMEM_CHECK + 2u * XS_HS_MAX_WORKERS) /**< 133 */
+#define XS_HS_PV_SIZE          32u   /**< SDK: ProtocolVersions at logon bytes 0..31 */
 #define XS_HS_MAX_REASON       255u  /**< failure reasons are cut to this many bytes */
 #define XS_HS_SLAB_SIZE        (2u * 1024 * 1024) /**< allocator slab size the server uses */
 #define XS_HS_TIMEOUT_NS       1000000000ull /**< server per-connection timeout (upstream HANDSHAKE_TIMEOUT) */
 #define XS_HS_CLIENT_TIMEOUT_NS 1000000000ull /**< client default when no deadline/timeout is given */
 
-/** Logon flags (VERSION >= 2, ClientLogon.flags). */
-#define XS_LOGON_REROUTE_VOTES 0x0001u /**< send votes to the external scheduler */
+/** Logon flags (ClientLogon.flags). Only VERSION 2 defines a bit; the
+ *  field exists but means nothing in VERSION 3, 4, 5 and the SDK rows. */
+#define XS_LOGON_REROUTE_VOTES 0x0001u /**< VERSION 2: send votes to the external scheduler */
 
 /** Which I/O path a client or server uses. */
 enum xs_hs_backend {
@@ -99,13 +118,16 @@ enum xs_error_hs {
 	XS_EHS_STOPPED,       /**< xs_hs_server_stop() was called */
 	XS_EHS_LOGON,         /**< the logon cannot be expressed in that VERSION */
 	XS_EHS_IO,            /**< the server failed reading the logon (Io; err=...) */
+	XS_EHS_CHECK_WORKER_COUNT, /**< logon check_worker_count outside 1..=64 (SDK) */
+	XS_EHS_ALLOC_SIZE,    /**< logon allocator_size cannot be represented (SDK) */
+	XS_EHS_CAPACITY,      /**< a logon queue capacity cannot be represented (SDK) */
 };
 
 /* ------------------------------------------------------- version table */
 
-/** Meaning of the four queue fields of a logon. */
+/** Meaning of the queue fields of a logon. */
 enum xs_logon_units {
-	XS_LOGON_ITEMS = 0, /**< minimum capacity in messages (VERSION 2) */
+	XS_LOGON_ITEMS = 0, /**< minimum capacity in messages (VERSION 2 and later) */
 	XS_LOGON_BYTES = 1, /**< queue file size in bytes (VERSION 1) */
 };
 
@@ -116,72 +138,327 @@ enum xs_hs_huge {
 	XS_HS_HUGE_EACH = 2,  /**< as upstream: every object tries huge pages first, then falls back */
 };
 
-/**
- * What differs between protocol versions: one row per VERSION. Adding a
- * version means adding a row (and, if it needs new behaviour, a column).
- */
-struct xs_hs_proto {
-	uint32_t version;      /**< VERSION on the wire (u64 LE at logon offset 0) */
-	uint32_t logon_size;   /**< sizeof(ClientLogon): 56 (V1) / 64 (V2) */
-	uint8_t units;         /**< enum xs_logon_units of the four queue fields */
-	uint8_t has_flags;     /**< ClientLogon has `flags: u16` at struct offset 56 */
-	uint8_t huge_first;    /**< server tries huge pages first (progress_tracker never) */
-	uint8_t round_pages;   /**< server rounds object sizes up to its page size */
-	uint8_t shaq;          /**< enum xs_shaq_format of every queue */
-	uint8_t pad_[3];
-	uint32_t slab_size;    /**< allocator slab size the server creates with */
-	const char *era;       /**< where this VERSION was spoken (for humans) */
+/** Generations: the rows of the table (value = xs_hs_proto.gen). */
+enum xs_hs_gen {
+	XS_HS_GEN_V1 = 1,   /**< in-agave VERSION 1: agave 3.1.x */
+	XS_HS_GEN_V2 = 2,   /**< VERSION 2: agave master 2025-11-05 .. 2026-01-27 */
+	XS_HS_GEN_V3 = 3,   /**< VERSION 3: agave 4.0 line */
+	XS_HS_GEN_V4 = 4,   /**< VERSION 4: agave 4.1, 4.2 (and the default for 4.3) */
+	XS_HS_GEN_V5 = 5,   /**< VERSION 5: check-worker MPMC queues (agave 091bee17; maybe 4.3) */
+	XS_HS_GEN_SDK6 = 6, /**< agave-scheduler-handshake, handshake number 6 (u16 flags, no validate) */
+	XS_HS_GEN_SDK7 = 7, /**< agave-scheduler-handshake, handshake number 7 (u64 flags, validate) */
 };
 
-/** Row of @p version, or NULL when xsched does not speak it. */
+/** How the protocol version travels (the first bytes of the logon). */
+enum xs_hs_wire {
+	XS_HS_WIRE_U64 = 0, /**< u64 LE VERSION at 0, ClientLogon at 8 (VERSION 1-5) */
+	XS_HS_WIRE_PV = 1,  /**< ProtocolVersions (4 x u64) at 0, ClientLogon at 32 (SDK) */
+};
+
+/** ClientLogon layouts (struct offsets in xs_hs_proto.field_off). */
+enum xs_logon_layout {
+	XS_LOGON_L56 = 0,     /**< 56 B: 7 x u64, queue sizes in bytes (VERSION 1) */
+	XS_LOGON_L64 = 1,     /**< 64 B: 7 x u64 capacities, u16 flags @56, padding 58..63 (VERSION 2-4) */
+	XS_LOGON_L80 = 2,     /**< 80 B: L64 + pack_to_check_worker @64, check_worker_to_pack @72 (VERSION 5) */
+	XS_LOGON_L88_F16 = 3, /**< 88 B SDK: worker_count @0, check_worker_count @8, allocator @16 @24,
+	                           queues @32..@56, u16 flags @64, padding 66..71, check queues @72 @80 */
+	XS_LOGON_L88_F64 = 4, /**< 88 B SDK: as F16 up to @56, check queues @64 @72, u64 flags @80 */
+};
+
+/** ClientLogon fields (index of xs_hs_proto.field_off). */
+enum xs_logon_field {
+	XS_LF_WORKER_COUNT = 0,
+	XS_LF_CHECK_WORKER_COUNT,
+	XS_LF_ALLOCATOR_SIZE,
+	XS_LF_ALLOCATOR_HANDLES,
+	XS_LF_TPU_TO_PACK,
+	XS_LF_PROGRESS_TRACKER,
+	XS_LF_PACK_TO_WORKER,
+	XS_LF_WORKER_TO_PACK,
+	XS_LF_PACK_TO_CHECK_WORKER,
+	XS_LF_CHECK_WORKER_TO_PACK,
+	XS_LF_FLAGS,
+	XS_LF_COUNT,
+};
+#define XS_LF_ABSENT 0xFFu /**< field_off[] of a field the layout does not have */
+
+/** Server checks after the version (xs_hs_proto.checks), always in this
+ *  order; texts in xs_hs_parse_logon(). */
+#define XS_HS_CHECK_WORKERS       0x01u /**< worker_count 1..=64 */
+#define XS_HS_CHECK_CHECK_WORKERS 0x02u /**< check_worker_count 1..=64 (SDK) */
+#define XS_HS_CHECK_HANDLES       0x04u /**< allocator_handles 1..=128 */
+#define XS_HS_CHECK_ALLOC_SIZE    0x08u /**< allocator_size rounded to 2 MiB fits isize (sdk7) */
+#define XS_HS_CHECK_CAPACITIES    0x10u /**< each queue's file size fits isize (sdk7) */
+
+/** How the server sizes a queue file from the logon. */
+enum xs_hs_sizing {
+	XS_HS_SIZE_BYTES = 0,  /**< VERSION 1: the byte size as given, no rounding */
+	XS_HS_SIZE_LINEAR = 1, /**< VERSION 2, 3: ring start + capacity x size, then page rounding */
+	XS_HS_SIZE_POW2 = 2,   /**< VERSION 4+: ring start + next_pow2(capacity) x size, then page rounding */
+};
+
+/** How allocator handles get their worker slot. */
+enum xs_hs_join {
+	XS_HS_JOIN_INDEX = 0, /**< fixed index: server 0 and 1..W, client 1 + W + k */
+	XS_HS_JOIN_CLAIM = 1, /**< claim the first free slot (XS_ALLOC_CLAIM); the server claims first */
+};
+
+/** Session objects, in descriptor order of the globals. */
+enum xs_hs_obj {
+	XS_HS_OBJ_ALLOCATOR = 0,
+	XS_HS_OBJ_TPU_TO_PACK,
+	XS_HS_OBJ_PROGRESS_TRACKER,
+	XS_HS_OBJ_PACK_TO_CHECK_WORKER,
+	XS_HS_OBJ_CHECK_WORKER_TO_PACK,
+	XS_HS_OBJ_PACK_TO_WORKER,
+	XS_HS_OBJ_WORKER_TO_PACK,
+};
+
+/** One descriptor of a session (xs_hs_proto_object()). */
+struct xs_hs_object {
+	uint8_t obj;         /**< enum xs_hs_obj */
+	uint8_t kind;        /**< enum xs_shaq_kind (queues; 0 for the allocator) */
+	uint8_t server_role; /**< enum xs_spsc_role of the server's end; the client has the other */
+	uint8_t huge;        /**< huge pages first when the row has huge_first (progress never) */
+	uint8_t field;       /**< enum xs_logon_field holding its size or capacity */
+	uint8_t msg;         /**< enum xs_msg_type of its elements (xsched/msg.h) */
+	uint16_t elem_size;  /**< element size in bytes (0: allocator) */
+	const char *name;    /**< "allocator", "tpu_to_pack", ... */
+};
+
+/** How much of a row was read in upstream code. */
+enum xs_hs_confidence {
+	XS_HS_READ = 0,     /**< every field read in upstream sources / golden files */
+	XS_HS_INFERRED = 1, /**< something is inferred: see note */
+};
+
+#define XS_HS_MAX_OBJ_KINDS 7u /**< globals (3 or 5) + the per-worker pair */
+
+/** SDK ProtocolVersions (four u64 LE at logon bytes 0..31). */
+struct xs_hs_pv {
+	uint64_t handshake;          /**< crate major of agave-scheduler-handshake */
+	uint64_t scheduler_bindings; /**< agave_scheduler_bindings::version() (6) */
+	uint64_t shaq;               /**< shaq::VERSION: format major << 16 | patch */
+	uint64_t rts_alloc;          /**< rts_alloc::VERSION: format major << 16 | patch */
+};
+
+/**
+ * What differs between generations: one row each. The first fields are the
+ * ones the VERSION 1/2 client and server read; the rest describe the
+ * generation completely (README "Protocol generations").
+ */
+struct xs_hs_proto {
+	uint32_t version;      /**< number on the wire: VERSION (1-5) or ProtocolVersions.handshake (6, 7) */
+	uint32_t logon_size;   /**< sizeof(ClientLogon): 56, 64, 80 or 88 */
+	uint8_t units;         /**< enum xs_logon_units of the queue fields */
+	uint8_t has_flags;     /**< ClientLogon has flags (flags_width bytes) */
+	uint8_t huge_first;    /**< server tries huge pages first (progress_tracker never) */
+	uint8_t round_pages;   /**< server rounds object sizes up to its page size (2 MiB / 4 KiB) */
+	uint8_t shaq;          /**< enum xs_shaq_format of every queue */
+	uint8_t gen;           /**< enum xs_hs_gen */
+	uint8_t wire;          /**< enum xs_hs_wire */
+	uint8_t logon_layout;  /**< enum xs_logon_layout */
+	uint32_t slab_size;    /**< allocator slab size the server creates with */
+	const char *era;       /**< where this generation was spoken (for humans) */
+	const char *name;      /**< "1" .. "5", "sdk6", "sdk7": what --protocol takes */
+	uint8_t logon_off;     /**< buffer offset of ClientLogon: 8 or 32 */
+	uint8_t flags_width;   /**< bytes of ClientLogon.flags: 0, 2 or 8 */
+	uint8_t checks;        /**< XS_HS_CHECK_* after the version, in their fixed order */
+	uint8_t sizing;        /**< enum xs_hs_sizing of the queues */
+	uint8_t field_off[XS_LF_COUNT]; /**< ClientLogon offset of each field or XS_LF_ABSENT */
+	uint8_t nglobal;       /**< descriptors before the per-worker pairs: 3 or 5 */
+	uint8_t alloc_format;  /**< enum xs_alloc_format (xsched/alloc.h) */
+	uint8_t alloc_join;    /**< enum xs_hs_join */
+	uint8_t alloc_check_slots; /**< check workers hold allocator slots (SDK): min_workers
+	                                1 + W + C + H, the server claims 1 + C + W */
+	uint8_t bindings;      /**< enum xs_bindings_id (xsched/msg.h, xs_bindings_get()) */
+	uint8_t confidence;    /**< enum xs_hs_confidence */
+	uint8_t sessions;      /**< this build's client and server create/join its objects */
+	uint8_t pad_[2];
+	uint64_t logon_flags;  /**< XS_LOGON_* bits with a meaning (VERSION 2: REROUTE_VOTES) */
+	struct xs_hs_pv pv;    /**< SDK: the server's ProtocolVersions (zero for VERSION 1-5) */
+	struct xs_hs_object objects[XS_HS_MAX_OBJ_KINDS]; /**< nglobal globals, then
+	                                pack_to_worker, worker_to_pack (xs_hs_proto_object()) */
+	const char *lines;     /**< agave release lines that speak it */
+	const char *note;      /**< what in the row is inferred; NULL when nothing */
+};
+
+/**
+ * Row of a number on the wire: VERSION 1-5 (u64 at logon offset 0) or the
+ * SDK handshake number 6, 7 (ProtocolVersions.handshake). NULL when xsched
+ * does not know it.
+ */
 const struct xs_hs_proto *xs_hs_proto_get(uint64_t version);
+
+/** Row of generation @p gen (enum xs_hs_gen), or NULL. */
+const struct xs_hs_proto *xs_hs_proto_gen(unsigned gen);
+
+/** Row named @p name: "1" .. "5" (also "v1" .. "v5"), "sdk6", "sdk7"
+ *  (case-insensitive), or NULL. */
+const struct xs_hs_proto *xs_hs_proto_by_name(const char *name);
+
+/** The SDK row whose ProtocolVersions equal @p pv exactly, or NULL. */
+const struct xs_hs_proto *xs_hs_proto_sdk(const struct xs_hs_pv *pv);
+
+/** Number of rows; xs_hs_proto_at(i) for i below it walks them in
+ *  generation order. */
+size_t xs_hs_proto_count(void);
+const struct xs_hs_proto *xs_hs_proto_at(size_t i);
+
+/** Descriptors of a session with @p worker_count workers: nglobal + 2W,
+ *  0 when worker_count is outside 1..=64. */
+uint32_t xs_hs_proto_fds(const struct xs_hs_proto *p, uint64_t worker_count);
+
+/** Object of descriptor @p index (globals, then the per-worker pair), or
+ *  NULL past the worker pairs' pattern (index >= nglobal + 2 * 64). */
+const struct xs_hs_object *xs_hs_proto_object(const struct xs_hs_proto *p, uint32_t index);
+
+/** Upstream's name of logon field @p f in @p p ("tpu_to_pack_size" in
+ *  VERSION 1, "tpu_to_pack_capacity" elsewhere ...), or NULL if absent. */
+const char *xs_hs_logon_field_name(const struct xs_hs_proto *p, unsigned f);
+
+/**
+ * Parse a --protocol argument: "1" .. "5", "v1" .. "v5", "sdk6", "sdk7".
+ * @return 0 and *out, or -EINVAL (xs_errmsg() lists the accepted values).
+ */
+int xs_hs_parse_protocol(const char *arg, const struct xs_hs_proto **out);
+
+/** An agave release line and what it speaks (xs_hs_parse_agave()). */
+struct xs_hs_agave {
+	const char *line;      /**< "3.1", "4.0", ... */
+	const char *releases;  /**< e.g. "3.1.1 .. 3.1.13" */
+	const struct xs_hs_proto *proto; /**< best-known generation */
+	const struct xs_hs_proto *alt;   /**< the other candidate where the spec leaves it open, else NULL */
+	uint8_t bindings;      /**< enum xs_bindings_id of the line (may be finer than proto's) */
+	uint8_t shaq;          /**< enum xs_shaq_format */
+	uint8_t alloc_format;  /**< enum xs_alloc_format */
+	uint8_t confidence;    /**< enum xs_hs_confidence */
+	const char *verified;  /**< how xsched checks it: golden files from upstream code, or spec only */
+	const char *note;      /**< for the tool to print when the line is open; NULL otherwise */
+};
+
+/**
+ * Parse a --agave argument: "3.1", "4.0", "4.1", "4.2", "4.3", "4.4",
+ * optionally with a patch part ("4.3.1", "4.2.x") or a leading 'v'. Where
+ * the spec leaves the line open (4.3: VERSION 4 or 5; 4.4: sdk6 or sdk7)
+ * proto is the spec's best inference, alt the other one and note says so.
+ * @return 0 and *out, or -EINVAL (xs_errmsg() lists the known lines).
+ */
+int xs_hs_parse_agave(const char *line, const struct xs_hs_agave **out);
 
 /* ----------------------------------------------------------------- logon */
 
 /**
- * ClientLogon, VERSION independent. The four queue fields are capacities in
+ * ClientLogon, generation independent. The queue fields are capacities in
  * messages (units XS_LOGON_ITEMS, what callers normally give) or file sizes
  * in bytes (XS_LOGON_BYTES, the VERSION 1 wire meaning). Encoding converts to
- * the unit of the VERSION sent: items -> bytes with shaq's
+ * the unit of the generation sent: items -> bytes with shaq's
  * minimum_file_size (as upstream clients do), bytes -> items by the number of
- * messages that fit after the 192-byte header. Parsing gives the unit of the
- * VERSION received.
+ * messages that fit after the queue header. Parsing gives the unit of the
+ * generation received. Fields a generation does not have must be 0 to be
+ * encoded for it (flags, the check fields).
  */
 struct xs_logon {
-	uint64_t worker_count;        /**< banking workers Agave spawns, 1..=64 */
-	uint64_t allocator_size;      /**< allocator file size in bytes (V2: minimum, server rounds up) */
+	uint64_t worker_count;        /**< (execution) workers Agave spawns, 1..=64 */
+	uint64_t allocator_size;      /**< allocator file size in bytes (V2+: minimum, server rounds up) */
 	uint64_t allocator_handles;   /**< allocator handles for the client, 1..=128 */
 	uint64_t tpu_to_pack_capacity;
 	uint64_t progress_tracker_capacity;
 	uint64_t pack_to_worker_capacity; /**< per worker */
 	uint64_t worker_to_pack_capacity; /**< per worker */
-	uint16_t flags;               /**< XS_LOGON_* (VERSION >= 2; must be 0 for VERSION 1) */
-	uint8_t units;                /**< enum xs_logon_units of the four queue fields */
-	uint8_t pad_[5];
+	uint64_t flags;               /**< XS_LOGON_*: u16 on the wire (VERSION 2-5, sdk6), u64 (sdk7),
+	                                   absent (VERSION 1) */
+	uint8_t units;                /**< enum xs_logon_units of the queue fields */
+	uint8_t pad_[7];
+	uint64_t check_worker_count;  /**< SDK: check workers Agave spawns, 1..=64 */
+	uint64_t pack_to_check_worker_capacity; /**< VERSION 5, SDK: the MPMC request queue */
+	uint64_t check_worker_to_pack_capacity; /**< VERSION 5, SDK: the MPMC answer queue */
 };
 
 /**
- * Encode the 1024-byte logon buffer for @p version: u64 LE VERSION, the
- * ClientLogon fields LE (padding zero), zeros to the end.
- * @return XS_HS_LOGON_BUF, -EINVAL (unknown version) or -XS_EHS_LOGON (flags
- *         on a version without flags, or a size that does not convert).
+ * Encode the 1024-byte logon buffer for @p version (a number on the wire,
+ * xs_hs_proto_get()): u64 LE VERSION or the row's ProtocolVersions, the
+ * ClientLogon fields LE at the row's offsets (every padding byte zero),
+ * zeros to the end.
+ * @return XS_HS_LOGON_BUF, -EINVAL (unknown version) or -XS_EHS_LOGON (a
+ *         field the generation does not have is non-zero, flags wider than
+ *         its field, or a size that does not convert).
  */
 int xs_hs_encode_logon(uint64_t version, const struct xs_logon *logon,
 		       uint8_t buf[XS_HS_LOGON_BUF]);
 
 /**
- * Server-side validation of received logon bytes, in upstream's order: all
- * 1024 bytes present (else EOF: "Close during handshake"), VERSION equal to
- * @p server_version, worker_count in 1..=64, allocator_handles in 1..=128.
+ * Server-side validation of received logon bytes, in the generation's
+ * upstream order, each with upstream's exact text:
+ *   all 1024 bytes present          "Close during handshake" (-XS_EHS_EOF)
+ *   VERSION 1-5: u64 VERSION equal  "Version; server=S; client=C"
+ *   SDK: all four numbers equal     "Version; server=(handshake=H,
+ *       scheduler-bindings=B, shaq=S, rts-alloc=R); client=(handshake=h,
+ *       scheduler-bindings=b, shaq=s, rts-alloc=r)" (-XS_EHS_VERSION; an
+ *       older frame is read as it is: its bytes 8..31 are the client's
+ *       "numbers")
+ *   worker_count 1..=64             "Worker count; count=N"
+ *   check_worker_count 1..=64 (SDK) "Check worker count; count=N"
+ *   allocator_handles 1..=128       "Allocator handles; count=N"
+ *   sdk7: allocator_size rounded up to 2 MiB fits isize
+ *                                   "Allocator size cannot be represented; size=N"
+ *   sdk7: per queue (tpu_to_pack, progress_tracker, pack_to_worker,
+ *       worker_to_pack, pack_to_check_worker, check_worker_to_pack)
+ *       try_minimum_file_size and its page rounding fit isize
+ *       "Queue capacity cannot be represented; field=<name>, capacity=N"
  * Pure function over raw bytes (fuzzable).
- * @param reason  receives the exact upstream rejection text (NUL-terminated,
- *                cut to @p reason_cap - 1), may be NULL
+ * @param reason  receives the text (NUL-terminated, cut to @p reason_cap - 1), may be NULL
  * @return 0 (and *out filled), -XS_EHS_EOF, -XS_EHS_VERSION,
- *         -XS_EHS_WORKER_COUNT, -XS_EHS_ALLOC_HANDLES, or -EINVAL when
- *         @p server_version is not spoken.
+ *         -XS_EHS_WORKER_COUNT, -XS_EHS_CHECK_WORKER_COUNT,
+ *         -XS_EHS_ALLOC_HANDLES, -XS_EHS_ALLOC_SIZE, -XS_EHS_CAPACITY, or
+ *         -EINVAL when @p server_version is not in the table.
  */
 int xs_hs_parse_logon(const uint8_t *buf, size_t len, uint64_t server_version,
 		      struct xs_logon *out, char *reason, size_t reason_cap);
+
+/**
+ * shaq's minimum_file_size for queue object @p o of @p p: the file size the
+ * server starts from before its page rounding (VERSION 1: the byte size as
+ * given; VERSION 2, 3: ring start + capacity x size; VERSION 4 and later:
+ * ring start + next_pow2(capacity) x size). VERSION 1 clients send it.
+ * @return 0, -XS_EHS_QUEUE (arithmetic overflow; @p reason "Shaq;
+ *         err=InvalidBufferSize") or -EINVAL (not a queue).
+ */
+int xs_hs_queue_min_size(const struct xs_hs_proto *p, const struct xs_hs_object *o,
+			 uint64_t value, uint64_t *size, char *reason, size_t reason_cap);
+
+/**
+ * File size the server of @p p gives queue object @p o for the logon value
+ * @p value (bytes or capacity, the row's unit) on huge (2 MiB) or normal
+ * (4 KiB) pages, and the capacity shaq derives from that size. The rules
+ * are the row's sizing rule; what upstream's queue creation refuses is
+ * refused here with upstream's text.
+ * @param reason  "Shaq; err=InvalidBufferSize" on refusal (may be NULL)
+ * @return 0, -XS_EHS_QUEUE (no item fits, capacity beyond the format's
+ *         limit, arithmetic overflow) or -EINVAL (not a queue).
+ */
+int xs_hs_queue_size(const struct xs_hs_proto *p, const struct xs_hs_object *o, uint64_t value,
+		     int huge, uint64_t *size, uint64_t *capacity, char *reason, size_t reason_cap);
+
+/**
+ * The queue part of the server's object creation as a pure check: every
+ * queue of a @p logon that passed xs_hs_parse_logon(), in creation order,
+ * through xs_hs_queue_size() on normal pages (the fallback whose error
+ * upstream reports). Upstream creates the allocator first: its errors come
+ * before these (the allocator module's rules, not checked here).
+ * @return 0 or -XS_EHS_QUEUE with upstream's @p reason.
+ */
+int xs_hs_logon_check_queues(const struct xs_hs_proto *p, const struct xs_logon *logon,
+			     char *reason, size_t reason_cap);
+
+/** num_workers / min_workers the server creates the allocator with:
+ *  1 + W + H, or 1 + W + C + H where check workers hold slots (SDK). */
+uint64_t xs_hs_alloc_min_workers(const struct xs_hs_proto *p, const struct xs_logon *logon);
+
+/** Worker slot of the client's first allocator handle (the k-th is this
+ *  + k): 1 + W, or 1 + C + W (SDK). With XS_HS_JOIN_CLAIM it is the slot the
+ *  claim gets when the server claimed first, as upstream does. */
+uint64_t xs_hs_client_first_slot(const struct xs_hs_proto *p, const struct xs_logon *logon);
 
 /* ---------------------------------------------------------------- replies */
 
@@ -208,6 +485,11 @@ struct xs_hs_reply {
 	uint8_t pad_[3];
 	uint32_t server_version;  /**< from a "Version; server=S; client=C" reason, else 0 */
 	char reason[XS_HS_MAX_REASON + 1]; /**< raw reason bytes, NUL-terminated (may contain NULs) */
+	uint8_t sdk_version;      /**< the reason is the SDK "Version; server=(handshake=...)" text */
+	uint8_t client_pv_valid;  /**< ... and its client part parsed too (client_pv) */
+	uint8_t pad2_[6];
+	struct xs_hs_pv server_pv; /**< SDK text: the server's four numbers */
+	struct xs_hs_pv client_pv; /**< SDK text: what the server read from our logon */
 };
 
 /**
@@ -218,18 +500,36 @@ struct xs_hs_reply {
  * @param data, len          data bytes received (len 0: the peer closed)
  * @param msg_flags          msghdr.msg_flags after recvmsg (MSG_CTRUNC checked)
  * @param control, controllen control bytes received (any alignment)
- * @param expected_fds       3 + 2 * worker_count
+ * @param expected_fds       xs_hs_proto_fds(): 3 + 2 * worker_count, or 5 + 2 *
+ *                           worker_count with check queues (at most 133)
  * @return 0 on a well-formed success (out->nfds == expected_fds);
  *   -XS_EHS_REJECTED (failure frame; out->reason, out->complete says whether
  *   all declared bytes were present: the caller may read more and parse
- *   again), -XS_EHS_VERSION (failure frame with a Version reason,
- *   out->server_version), -XS_EHS_EOF (0 bytes), -XS_EHS_PROTOCOL (anything
+ *   again), -XS_EHS_VERSION (failure frame with a Version reason of either
+ *   kind: out->server_version for "Version; server=S; client=C", or
+ *   out->sdk_version with out->server_pv for the SDK text; see
+ *   xs_hs_reply_generation()), -XS_EHS_EOF (0 bytes), -XS_EHS_PROTOCOL (anything
  *   else: first byte not 0x01/0x02, extra data, no / several / foreign
  *   control messages, MSG_CTRUNC, malformed control data, descriptor count
  *   other than expected).
  */
 int xs_hs_parse_reply(const uint8_t *data, size_t len, int msg_flags, const void *control,
 		      size_t controllen, uint32_t expected_fds, struct xs_hs_reply *out);
+
+/**
+ * What a version rejection says about the server, for reconnecting with
+ * its generation (auto negotiation). A "Version; server=S; client=C" text
+ * names VERSION S (rows 1-5); an SDK text names four numbers, matched
+ * exactly against the SDK rows (xs_hs_proto_sdk()).
+ * @param wants  receives what the server wants, for humans: "VERSION 4",
+ *               "(handshake=8, scheduler-bindings=6, shaq=196608,
+ *               rts-alloc=262144)" (may be NULL)
+ * @return 1 and *gen = a row xsched speaks; 0 and *gen = NULL when the
+ *         server wants a generation xsched does not know; -XS_EHS_REJECTED
+ *         when @p r is not a complete version rejection.
+ */
+int xs_hs_reply_generation(const struct xs_hs_reply *r, const struct xs_hs_proto **gen,
+			   char *wants, size_t wants_cap);
 
 /**
  * Rust-compatible texts the server sends (exact bytes of upstream):
@@ -273,8 +573,27 @@ struct xs_hs_worker {
 	struct xs_spsc worker_to_pack; /**< client: consumer; server: producer */
 };
 
+/**
+ * One check worker's ends of the two shared check queues (VERSION 5 and the
+ * SDK generations). The queues are MPMC and shared by every check worker:
+ * each worker has its own handle on the same mapping (handles keep
+ * per-handle state and are used by one thread at a time).
+ */
+struct xs_hs_check_worker {
+	struct xs_mpmc pack_to_check; /**< server: consumer (PackToCheckWorker / PackToWorker messages) */
+	struct xs_mpmc check_to_pack; /**< server: producer (CheckWorkerToPack / WorkerToPack messages) */
+};
+
 /** Scheduler (client) side of a session, from xs_hs_connect(). */
 struct xs_session {
+	const struct xs_hs_proto *proto; /**< generation spoken (row of the protocol table) */
+	uint32_t num_check_workers; /**< C: the logon's check_worker_count (SDK); 0 where the
+	                                 generation has no check queues; VERSION 5: 0 (the
+	                                 validator decides how many check workers it runs) */
+	uint8_t has_check_queues;   /**< pack_to_check / check_to_pack are open (VERSION 5, SDK) */
+	uint8_t pad_chk_[3];
+	struct xs_mpmc pack_to_check; /**< client: producer (descriptor 3) */
+	struct xs_mpmc check_to_pack; /**< client: consumer (descriptor 4) */
 	int version;              /**< VERSION spoken */
 	uint32_t num_workers;     /**< W */
 	uint32_t num_allocs;      /**< allocator handles (= logon allocator_handles) */
@@ -285,6 +604,10 @@ struct xs_session {
 	pid_t peer_pid;           /**< server credentials (SO_PEERCRED) */
 	uid_t peer_uid;
 	gid_t peer_gid;
+	int peer_pidfd;           /**< pidfd of the server process, taken from the socket
+	                               before it was closed (close-on-exec; closed by
+	                               xs_session_close()); -1 when the kernel has no
+	                               pidfd (then only peer_pid is known) */
 	int backend;              /**< enum xs_hs_backend used */
 	uint32_t num_objects;     /**< 3 + 2W */
 	uint32_t num_sealed;      /**< objects sealed against grow/shrink by the server */
@@ -301,12 +624,14 @@ struct xs_session {
  *   reason is in the report and xs_errmsg()), -XS_EHS_EOF, -XS_EHS_PROTOCOL,
  *   -XS_EHS_ALLOC / -XS_EHS_QUEUE (cause in the report), -XS_ESHM_UNSEALED
  *   (require_sealed), -XS_EHS_LOGON, or -errno (socket errors: -ENOENT,
- *   -ECONNREFUSED, -EPIPE, -ECONNRESET, -ENAMETOOLONG, -ENOMEM ...).
+ *   -ECONNREFUSED, -EPIPE, -ECONNRESET, -ENAMETOOLONG, -ENOMEM ...), -ESRCH
+ *   (the server process exited during the handshake: no pidfd could be
+ *   taken for it).
  */
 int xs_hs_connect(const struct xs_hs_client_opts *opts, const struct xs_logon *logon,
 		  struct xs_session **out);
 
-/** Unmap and free a client session (NULL is fine). */
+/** Unmap and free a client session, close its peer_pidfd (NULL is fine). */
 void xs_session_close(struct xs_session *s);
 
 /* ----------------------------------------------------------------- server */
@@ -384,6 +709,13 @@ struct xs_hs_server_opts {
 
 /** Validator (server) side of a session, from xs_hs_server_serve(). */
 struct xs_vsession {
+	const struct xs_hs_proto *proto; /**< generation spoken (row of the protocol table) */
+	uint32_t num_check_workers;   /**< C check workers (SDK: the logon's check_worker_count;
+	                                   VERSION 5: the server's own setting); 0 without check queues */
+	uint8_t has_check_queues;     /**< VERSION 5, SDK */
+	uint8_t pad_chk_[3];
+	struct xs_alloc **check_allocs; /**< [C] allocator handles of the check workers (claim formats) */
+	struct xs_hs_check_worker *check_workers; /**< [C] each worker's consumer / producer handle */
 	int version;                  /**< VERSION spoken */
 	uint32_t num_workers;         /**< W */
 	uint32_t num_allocs;          /**< the client's allocator_handles */
@@ -395,6 +727,11 @@ struct xs_vsession {
 	pid_t peer_pid;               /**< client credentials (SO_PEERCRED) */
 	uid_t peer_uid;
 	gid_t peer_gid;
+	int peer_pidfd;               /**< pidfd of the client process, taken from the socket
+	                                   before it was closed (close-on-exec; closed by
+	                                   xs_vsession_close()); -1 when the kernel has no
+	                                   pidfd, and in sessions made by
+	                                   xs_hs_objects_create() */
 	int backend;                  /**< enum xs_hs_backend of the server */
 	struct xs_logon logon;        /**< the logon as received (flags: XS_LOGON_*) */
 	size_t allocator_size;        /**< allocator file size */
@@ -442,7 +779,7 @@ void xs_hs_server_stats(const struct xs_hs_server *srv, uint64_t *accepted, uint
  *  (only if it is still ours). NULL is fine. */
 void xs_hs_server_close(struct xs_hs_server *srv);
 
-/** Unmap and free a validator session (NULL is fine). */
+/** Unmap and free a validator session, close its peer_pidfd (NULL is fine). */
 void xs_vsession_close(struct xs_vsession *vs);
 
 /**
@@ -473,6 +810,8 @@ int xs_hs_objects_create_bound(uint64_t version, const struct xs_logon *logon, u
 
 /** Forget that huge pages failed in this process (AUTO policy tries again). */
 void xs_hs_huge_reset(void);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,10 @@
 extern "C" {
 #endif
 
+/* Every declaration up to the matching pop is public: exported from
+ * libxsched.so, which is built with -fvisibility=hidden (README "ABI"). */
+#pragma GCC visibility push(default)
+
 #define XS_INLINE   static inline __attribute__((always_inline))
 #define XS_NOINLINE __attribute__((noinline))
 #define XS_COLD     __attribute__((cold))
@@ -120,6 +124,8 @@ const char *xs_strerror_hs(int code);
 const char *xs_strerror_rt(int code);
 const char *xs_strerror_msg(int code);
 const char *xs_strerror_tools(int code);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,10 @@
 extern "C" {
 #endif
 
+/* Every declaration up to the matching pop is public: exported from
+ * libxsched.so, which is built with -fvisibility=hidden (README "ABI"). */
+#pragma GCC visibility push(default)
+
 /** Name upstream gives every memfd of a session (visible in /proc/PID/fd). */
 #define XS_SHM_NAME "/agave-scheduler-bindings"
 
@@ -84,6 +88,8 @@ int xs_shm_seal(int fd);
 
 /** Return XS_SHM_STATE_* bits describing @p fd (sealed? huge?), or -errno. */
 int xs_shm_inspect(int fd);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

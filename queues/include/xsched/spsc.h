@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared-memory single-producer single-consumer queue, byte-compatible with
- * the Rust crate shaq, file formats 0.2.0 and 1.0.x (top-level Producer /
- * Consumer API of the seed era).
+ * the Rust crate shaq, every file format xsched speaks: 0.2.0 and 1.0.x
+ * (top-level Producer / Consumer API of the seed era), 2.0 (shaq::spsc of
+ * crates 2.0.0 / 3.0.0) and 3.0 (crate 4.x, with futex waiting). The format
+ * table (xsched/shaq.h) gives the header of each; the handle reaches its
+ * cursors through pointers set from the format's row at create/join, so
+ * the hot path is the same code for every format.
  *
- * File layout (struct xs_spsc_shm, 192 bytes, then the ring):
+ * Formats 0.2/1.0 (struct xs_spsc_shm, 192 bytes, then the ring):
  *
  *   0    write        u64, free-running, stored by the producer (own cache line)
  *   64   read         u64, free-running, stored by the consumer (own cache line)
@@ -12,7 +16,10 @@
  *   136  version      u8, 1.0.x only: 1 (written last by the creator); 0.2.0: padding
  *   192  slot 0, slot 1, ... slot N-1 (stride = element size), unused tail
  *
- * Slot of position p: 192 + (p & (N-1)) * elem_size. Full when
+ * Formats 2.0/3.0: magic "shaqspsc" @0, version u32 @8, buffer_mask u32 @12,
+ * write @64, read @128, (3.0) waiters @192; ring at 192 (2.0) / 256 (3.0).
+ *
+ * Slot of position p: ring + (p & (N-1)) * elem_size. Full when
  * write - read >= N, empty when write == read (wrapping arithmetic).
  *
  * Model (as upstream): the producer reserve()s slots (local only), fills
@@ -36,6 +43,13 @@
  * masked, so a consumer never reads outside the ring whatever the peer writes
  * into the header.
  *
+ * Futex (format 3.0 only): after every publication (commit, try_push) the
+ * producer issues a SeqCst fence, loads `waiters` and, when a consumer
+ * sleeps, FUTEX_WAKEs it (xs__shaq_wake_check()); formats without a waiters
+ * line skip this (one predictable branch on a handle field). Consumers may
+ * sleep with xs_spsc_wait_block() / xs_spsc_pop_block(); polling consumers
+ * never touch `waiters`.
+ *
  * Thread safety: one producer handle and one consumer handle per queue, each
  * used by one thread at a time (they may live in different processes).
  */
@@ -48,50 +62,31 @@
 #include <string.h>
 
 #include "xsched/common.h"
+#include "xsched/shaq.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Every declaration up to the matching pop is public: exported from
+ * libxsched.so, which is built with -fvisibility=hidden (README "ABI"). */
+#pragma GCC visibility push(default)
+
 /* ------------------------------------------------------------- constants */
 
-/** On-disk formats. The difference is the version byte at offset 136. */
-enum xs_shaq_format {
-	XS_SHAQ_0_2 = 0, /**< shaq 0.2.0 (handshake VERSION 1): no version byte */
-	XS_SHAQ_1_0 = 1, /**< shaq 1.0.x (VERSION 2, 3): version byte == 1 */
-	XS_SHAQ_2_0 = 2, /**< shaq format 2.0 (crates 2.0.0, 3.0.0; VERSION 4, 5): magic + 0x0002_0000 + mask */
-	XS_SHAQ_3_0 = 3, /**< shaq format 3.0 (crate 4.x; SDK handshake): format 2.0 + futex waiters line */
-	XS_SHAQ_ANY = 0xFF, /**< join only: detect the format from the header */
-};
-
-/** Queue kinds (format 2.0 and later have both; earlier formats only SPSC). */
-enum xs_shaq_kind {
-	XS_SHAQ_SPSC = 0,
-	XS_SHAQ_MPMC = 1,
-};
+/* enum xs_shaq_format, enum xs_shaq_kind, the XS_EQ_* errors: xsched/shaq.h */
 
 enum xs_spsc_role {
 	XS_SPSC_PRODUCER = 0,
 	XS_SPSC_CONSUMER = 1,
 };
 
+/** Header size of formats 0.2 and 1.0 (2.0: 192 too, 3.0: 256; see the table in shaq.h). */
 #define XS_SPSC_HEADER_SIZE 192u
-#define XS_SHAQ_VERSION_1_0 1u
-
-/** Queue error numbers (returned negated). */
-enum xs_error_queues {
-	XS_EQ_TOO_SMALL = XS_E_QUEUES_BASE, /**< file smaller than header + one element */
-	XS_EQ_SIZE_MISMATCH, /**< header buffer_size disagrees with the file size */
-	XS_EQ_NOT_POW2,      /**< header buffer_size is zero or not a power of two */
-	XS_EQ_VERSION,       /**< version byte is not the one the format requires */
-	XS_EQ_CORRUPT,       /**< a counter moved backwards or past the capacity */
-	XS_EQ_ELEM,          /**< element size or alignment unusable */
-	XS_EQ_ROLE,          /**< operation not valid for this handle's role */
-};
 
 /* --------------------------------------------------------- shared layout */
 
-/** The shared header, exactly as shaq's SharedQueueHeader (repr(C), align 64). */
+/** The 0.2/1.0 shared header, exactly as shaq's SharedQueueHeader (repr(C), align 64). */
 struct xs_spsc_shm {
 	uint64_t write; /**< producer's counter (atomic) */
 	uint8_t pad0_[56];
@@ -112,7 +107,9 @@ XS_STATIC_ASSERT(offsetof(struct xs_spsc_shm, version) == 136, "shaq version");
 
 /**
  * A process-local handle on one end of a queue. The first cache line holds
- * everything the hot path touches; the peer never writes to it.
+ * what the hot path touches (the 3.0 producer also reads `waiters`, in the
+ * second line of this private, L1-resident handle); the peer never writes
+ * to it. The cursor pointers are set from the format's row at create/join.
  */
 struct xs_spsc {
 	uint64_t pos;       /**< producer: next position to reserve; consumer: next to read */
@@ -120,48 +117,64 @@ struct xs_spsc {
 	uint64_t published; /**< producer: last committed write; consumer: last finalized read */
 	uint8_t *ring;      /**< first slot */
 	uint64_t mask;      /**< N - 1 */
-	struct xs_spsc_shm *hdr;
+	uint64_t *wr;       /**< shared `write` cursor (the futex word in format 3.0) */
+	uint64_t *rd;       /**< shared `read` cursor */
 	uint32_t elem_size;
+	int err; /**< sticky error once the peer corrupted the header, else 0 */
+	/* line 2 */
+	uint64_t *waiters;  /**< shared waiters count (format 3.0), NULL when the format has none */
+	uint32_t pace_mark; /**< consumer: low bits of pos when xs_spsc_wait() last found
+	                         the queue empty (process-local pacing state) */
 	uint8_t role;   /**< enum xs_spsc_role */
 	uint8_t format; /**< enum xs_shaq_format */
 	uint8_t owns_map;
 	uint8_t pad_;
-	int err; /**< sticky error once the peer corrupted the header, else 0 */
-	uint32_t pace_mark; /**< consumer: low bits of pos when xs_spsc_wait() last found
-	                         the queue empty (process-local pacing state) */
 	/* cold */
-	uint8_t *base;
+	uint8_t *base;      /**< start of the file (the header) */
 	size_t file_size;
+	const struct xs_shaq_fmt *fmt; /**< the format's row */
 } XS_CACHE_ALIGNED;
 
 /* ------------------------------------------------------ cold functions */
 
-/** Offset of slot 0: 192 rounded up to @p elem_align. */
+/** Offset of slot 0 in formats 0.2/1.0: 192 rounded up to @p elem_align (others: xs_shaq_ring_offset()). */
 size_t xs_spsc_buffer_offset(size_t elem_align);
 
-/** shaq minimum_file_size: buffer offset + capacity * elem_size (no power-of-two rounding). */
+/**
+ * shaq 1.0 minimum_file_size: buffer offset + capacity * elem_size (no
+ * power-of-two rounding; formats 0.2 and 1.0). Other formats:
+ * xs_shaq_min_file_size(). 0 on overflow.
+ */
 size_t xs_spsc_min_file_size(uint64_t capacity, size_t elem_size, size_t elem_align);
 
 /**
- * Capacity a file of @p file_size bytes gives (shaq calculate_buffer_size_in_items):
- * the largest power of two <= (file_size - offset) / elem_size.
+ * Capacity a file of @p file_size bytes gives in formats 0.2/1.0 (shaq
+ * calculate_buffer_size_in_items): the largest power of two <=
+ * (file_size - offset) / elem_size. Other formats: xs_shaq_capacity_for().
  * @return 0 and *cap, or -XS_EQ_TOO_SMALL / -XS_EQ_ELEM.
  */
 int xs_spsc_capacity_for(size_t file_size, size_t elem_size, size_t elem_align, uint64_t *cap);
 
 /**
- * Create a queue in @p fd (the side that owns the file): ftruncate to
- * @p file_size, map whole, initialise the header (1.0.x: version written last,
- * seq-cst), and open the @p role end. The descriptor is not taken; the
- * mapping is owned by the handle.
+ * Create a queue in @p fd (the side that owns the file): check the size
+ * arithmetic, ftruncate to @p file_size, map whole, initialise the header
+ * as upstream does for @p format (1.0.x: version byte written last,
+ * seq-cst; >= 2.0: cursors, waiters, mask, version, then the magic last with
+ * Release), and open the @p role end. The descriptor is not taken; the
+ * mapping is owned by the handle. Failures also record
+ * xs_shaq_last_error() (upstream's terms, for rejection texts).
  */
 int xs_spsc_create(struct xs_spsc *q, int fd, size_t file_size, size_t elem_size,
 		   size_t elem_align, enum xs_shaq_format format, enum xs_spsc_role role);
 
 /**
  * Join an existing queue file as @p role: size from fstat, map whole,
- * validate (size, version byte for 1.0.x, buffer_size, counters). On failure
- * nothing stays mapped. The descriptor is not taken.
+ * validate in upstream's order (formats >= 2.0: magic with Acquire, version
+ * word, then the mask against the file size; 1.0: version byte, then
+ * buffer_size), then the counters. @p format XS_SHAQ_ANY detects the format
+ * (xs_shaq_probe()); an MPMC file is refused (-XS_EQ_MAGIC). An unknown
+ * version is refused with a message naming it and the formats this build
+ * speaks. On failure nothing stays mapped. The descriptor is not taken.
  * @return 0, -XS_EQ_* (see enum) or -errno.
  */
 int xs_spsc_join(struct xs_spsc *q, int fd, size_t elem_size, size_t elem_align,
@@ -170,7 +183,8 @@ int xs_spsc_join(struct xs_spsc *q, int fd, size_t elem_size, size_t elem_align,
 /**
  * Open a queue in memory the caller maps and keeps (e.g. a segment of a
  * larger mapping, or a fuzz input). @p init != 0 initialises the header as
- * create does; otherwise it is validated as join does.
+ * create does; otherwise it is validated as join does. Formats >= 2.0 need
+ * 4096-byte aligned memory (-XS_EQ_ALIGN), 0.2/1.0 64-byte (-EINVAL).
  */
 int xs_spsc_attach_mem(struct xs_spsc *q, void *mem, size_t size, size_t elem_size,
 		       size_t elem_align, enum xs_shaq_format format, enum xs_spsc_role role,
@@ -209,7 +223,7 @@ int xs__spsc_corrupt(struct xs_spsc *q, uint64_t seen, const char *what);
 
 /**
  * Producer: refresh the free space from the consumer's `read`.
- * Ordering: Acquire load of hdr->read, pairs with the consumer's Release
+ * Ordering: Acquire load of `read`, pairs with the consumer's Release
  * store in xs_spsc_finalize(); after it the slots the consumer released may
  * be overwritten.
  * @return 0, or -XS_EQ_CORRUPT if `read` left [old read, published write].
@@ -217,7 +231,7 @@ int xs__spsc_corrupt(struct xs_spsc *q, uint64_t seen, const char *what);
 XS_INLINE int xs_spsc_prod_sync(struct xs_spsc *q)
 {
 	uint64_t old_r = q->limit - (q->mask + 1);
-	uint64_t r = __atomic_load_n(&q->hdr->read, __ATOMIC_ACQUIRE);
+	uint64_t r = __atomic_load_n(q->rd, __ATOMIC_ACQUIRE);
 
 	if (XS_UNLIKELY(q->err))
 		return q->err;
@@ -250,16 +264,20 @@ XS_INLINE uint64_t xs_spsc_free_cached(const struct xs_spsc *q)
 
 /**
  * Producer: publish every reserved slot.
- * Ordering: Release store of hdr->write, pairs with the consumer's Acquire
+ * Ordering: Release store of `write`, pairs with the consumer's Acquire
  * load in xs_spsc_cons_sync(): the slot bytes written before it are visible
  * to the consumer that sees the new counter. Skipped when nothing is new
- * (no store, no cache-line transfer).
+ * (no store, no cache-line transfer). Format 3.0: then the wake check
+ * (xs__shaq_wake_check(): SeqCst fence, waiters load, FUTEX_WAKE of one
+ * sleeping consumer if there is one).
  */
 XS_INLINE void xs_spsc_commit(struct xs_spsc *q)
 {
 	if (q->pos != q->published) {
-		__atomic_store_n(&q->hdr->write, q->pos, __ATOMIC_RELEASE);
+		__atomic_store_n(q->wr, q->pos, __ATOMIC_RELEASE);
 		q->published = q->pos;
+		if (q->waiters)
+			xs__shaq_wake_check(q->waiters, q->wr, 1);
 	}
 }
 
@@ -270,7 +288,8 @@ XS_INLINE void xs_spsc_commit(struct xs_spsc *q)
  * committed are published too), written so that nothing is reloaded from
  * the handle after the copy into the slot (which the compiler must assume
  * may alias it): one store of `pos`, no re-test of `published`.
- * Ordering: one Release store of hdr->write, as xs_spsc_commit().
+ * Ordering: one Release store of `write`, as xs_spsc_commit(), and the
+ * format 3.0 wake check after it.
  * @param size the queue's element size (else -XS_EQ_ELEM: a typed push on
  *             a queue of another message type copies nothing).
  * @return 0, -EAGAIN (full), -XS_EQ_ELEM or the sticky error.
@@ -278,7 +297,7 @@ XS_INLINE void xs_spsc_commit(struct xs_spsc *q)
 XS_INLINE int xs_spsc_try_push_sized(struct xs_spsc *q, const void *elem, size_t size)
 {
 	uint64_t pos = q->pos;
-	struct xs_spsc_shm *hdr = q->hdr;
+	uint64_t *wr = q->wr, *waiters = q->waiters;
 	uint8_t *slot;
 
 	if (XS_UNLIKELY(size != q->elem_size))
@@ -294,7 +313,9 @@ XS_INLINE int xs_spsc_try_push_sized(struct xs_spsc *q, const void *elem, size_t
 	q->pos = q->published = ++pos;
 	/* Release pairs with the consumer's Acquire load in xs_spsc_cons_sync():
 	 * the slot bytes copied above are visible to whoever sees `pos`. */
-	__atomic_store_n(&hdr->write, pos, __ATOMIC_RELEASE);
+	__atomic_store_n(wr, pos, __ATOMIC_RELEASE);
+	if (waiters)
+		xs__shaq_wake_check(waiters, wr, 1);
 	return 0;
 }
 
@@ -326,13 +347,13 @@ XS_INLINE size_t xs_spsc_push_burst(struct xs_spsc *q, const void *elems, size_t
 
 /**
  * Consumer: refresh the available items from the producer's `write`.
- * Ordering: Acquire load of hdr->write, pairs with the producer's Release
+ * Ordering: Acquire load of `write`, pairs with the producer's Release
  * store in xs_spsc_commit(): slot bytes are valid after it.
  * @return 0, or -XS_EQ_CORRUPT if `write` left [last seen write, published read + N].
  */
 XS_INLINE int xs_spsc_cons_sync(struct xs_spsc *q)
 {
-	uint64_t w = __atomic_load_n(&q->hdr->write, __ATOMIC_ACQUIRE);
+	uint64_t w = __atomic_load_n(q->wr, __ATOMIC_ACQUIRE);
 
 	if (XS_UNLIKELY(q->err))
 		return q->err;
@@ -436,14 +457,14 @@ XS_INLINE uint64_t xs_spsc_avail_cached(const struct xs_spsc *q)
 
 /**
  * Consumer: release every slot read so far to the producer.
- * Ordering: Release store of hdr->read, pairs with the producer's Acquire
+ * Ordering: Release store of `read`, pairs with the producer's Acquire
  * load in xs_spsc_prod_sync(): our reads of the slots happen before the
  * producer may overwrite them. Skipped when nothing was read.
  */
 XS_INLINE void xs_spsc_finalize(struct xs_spsc *q)
 {
 	if (q->pos != q->published) {
-		__atomic_store_n(&q->hdr->read, q->pos, __ATOMIC_RELEASE);
+		__atomic_store_n(q->rd, q->pos, __ATOMIC_RELEASE);
 		q->published = q->pos;
 	}
 }
@@ -477,6 +498,34 @@ XS_INLINE size_t xs_spsc_pop_burst(struct xs_spsc *q, void *out, size_t n)
 	return i;
 }
 
+/**
+ * Consumer: the next item, sleeping while the queue is empty, at most
+ * @p timeout_ns. Spins XS_SHAQ_SPIN_ATTEMPTS polls, then (format 3.0) runs
+ * the waiter protocol exactly as upstream (waiters += 1, SeqCst fence,
+ * re-check, FUTEX_WAIT on the low 32 bits of `write` with the snapshot,
+ * waiters -= 1 AcqRel, re-check), so any producer that follows the
+ * protocol (xsched or Rust) wakes it. Formats without a waiters line poll
+ * with short sleeps (1 µs .. 1 ms) instead. Makes system calls: for
+ * consumers that may sleep, not for the hot path (use xs_spsc_wait()).
+ * @return the item (valid until finalize()), or NULL on timeout or once the
+ *         queue is corrupt (see xs_spsc_error()).
+ */
+const void *xs_spsc_wait_block(struct xs_spsc *q, uint64_t timeout_ns);
+
+/**
+ * Consumer: xs_spsc_wait_block(), copy the item out, finalize.
+ * @return 0, -ETIMEDOUT, or the sticky error.
+ */
+int xs_spsc_pop_block(struct xs_spsc *q, void *out, uint64_t timeout_ns);
+
+/**
+ * Consumer: what a sleeper (e.g. a reactor, xs_rt_lthread_wait_on()) needs to
+ * wait on this queue with the futex protocol.
+ * @return 0; -EOPNOTSUPP when the format has no waiters line (< 3.0);
+ *         -XS_EQ_ROLE for a producer handle.
+ */
+int xs_spsc_waitref(const struct xs_spsc *q, struct xs_shaq_waitref *out);
+
 /** Queue length as seen from this handle's cached counters (upstream len()). */
 XS_INLINE uint64_t xs_spsc_len_cached(const struct xs_spsc *q)
 {
@@ -484,6 +533,8 @@ XS_INLINE uint64_t xs_spsc_len_cached(const struct xs_spsc *q)
 		return q->pos - (q->limit - (q->mask + 1));
 	return q->limit - q->pos;
 }
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

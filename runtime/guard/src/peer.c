@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,7 +120,14 @@ static int poll_dead(const struct xs_peer *p)
 {
 	uint64_t start;
 	char st;
-	int err = proc_stat(p->pid, &st, &start);
+	int err;
+
+	if (p->pidfd >= 0) { /* a caller's pidfd, polled (XS_PEER_FORCE_POLL) */
+		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+
+		return poll(&pfd, 1, 0) == 1;
+	}
+	err = proc_stat(p->pid, &st, &start);
 
 	if (err == -ENOENT || err == -ESRCH)
 		return 1;
@@ -332,9 +340,11 @@ void xs_peer_watcher_destroy(struct xs_peer_watcher *w)
 
 /*
  * Register @p p. @p pidfd >= 0: watch it (ownership taken, closed on every
- * error). @p pidfd == -1: open one for @p pid or fall back to polling; with
- * @p gone the process is known to have exited already (registered dead, its
- * pid never looked up again: it may belong to another process by now).
+ * error; @p pid is only recorded, 0 when unknown); with XS_PEER_FORCE_POLL it
+ * is polled instead of sleeping in epoll. @p pidfd == -1: open one for
+ * @p pid or fall back to polling; with @p gone the process is known to have
+ * exited already (registered dead, its pid never looked up again: it may
+ * belong to another process by now).
  */
 static int watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, int pidfd,
 		 xs_peer_fn fn, void *arg, int gone)
@@ -343,9 +353,7 @@ static int watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, int pi
 	int err;
 	char st;
 
-	if (pid <= 0) {
-		if (pidfd >= 0)
-			close(pidfd);
+	if (pid <= 0 && pidfd < 0) {
 		return xs_seterr(-EINVAL, "peer watch: invalid pid %d", (int)pid);
 	}
 	pthread_mutex_lock(&w->mu);
@@ -383,7 +391,10 @@ static int watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, int pi
 		}
 	}
 
-	if (pidfd >= 0) {
+	if (pidfd >= 0 && (w->flags & XS_PEER_FORCE_POLL)) {
+		p->method = XS_PEER_POLL; /* poll_dead() polls the pidfd */
+		p->pidfd = pidfd;
+	} else if (pidfd >= 0) {
 		p->method = XS_PEER_PIDFD;
 		p->pidfd = pidfd;
 	} else if (!gone) {
@@ -461,6 +472,40 @@ int xs_peer_watch_socket(struct xs_peer_watcher *w, struct xs_peer *p, int sock,
 		}
 	}
 	return watch(w, p, cred.pid, pidfd, fn, arg, 0);
+}
+
+/* The pid a pidfd refers to (its fdinfo "Pid:" line): > 0, or 0 when not
+ * known (no /proc, a process of another pid namespace, or already reaped). */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v > 0 ? (pid_t)v : 0;
+}
+
+int xs_peer_watch_pidfd(struct xs_peer_watcher *w, struct xs_peer *p, int pidfd, xs_peer_fn fn,
+			void *arg)
+{
+	int fd;
+
+	if (pidfd < 0)
+		return xs_seterr(-EBADF, "peer watch: no pidfd (%d)", pidfd);
+	/* our own descriptor: the caller keeps (and closes) its one */
+	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return xs_seterr(-errno, "peer watch: duplicating pidfd %d failed: %s", pidfd,
+				 strerror(errno));
+	return watch(w, p, pidfd_pid(fd), fd, fn, arg, 0);
 }
 
 int xs_peer_unwatch(struct xs_peer_watcher *w, struct xs_peer *p)

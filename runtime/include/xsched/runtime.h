@@ -52,6 +52,10 @@
 extern "C" {
 #endif
 
+/* Every declaration up to the matching pop is public: exported from
+ * libxsched.so, which is built with -fvisibility=hidden (README "ABI"). */
+#pragma GCC visibility push(default)
+
 /* ------------------------------------------------------ lightweight threads */
 
 /**
@@ -102,6 +106,10 @@ enum xs_idle {
 	XS_IDLE_SPIN = 0, /**< `pause` and poll again: lowest latency, burns the core */
 	XS_IDLE_YIELD,    /**< spin spin_rounds idle rounds, then sched_yield() every idle round */
 	XS_IDLE_BACKOFF,  /**< spin, then sleep 1 µs, 2 µs, ... up to backoff_max_us per idle round */
+	XS_IDLE_FUTEX,    /**< spin, then sleep on the futex words of the shaq 3.0 queues its
+	                       lthreads registered (xs_rt_lthread_wait_on()), woken by the
+	                       producers' publications, at most backoff_max_us per sleep;
+	                       backoff when nothing (or a queue without futex) is registered */
 };
 
 /** How planned CPUs become real CPUs. */
@@ -151,6 +159,23 @@ int xs_rt_add_reactor(struct xs_rt *rt, const char *name, int cpu, int idle);
  * @return the lthread index (0, 1, ... across the runtime), -XS_ERT_STATE, -EINVAL, -ENOMEM.
  */
 int xs_rt_add_lthread(struct xs_rt *rt, int reactor, const struct xs_lthread_spec *spec);
+
+struct xs_shaq_waitref; /* xsched/shaq.h */
+
+/**
+ * Register a queue lthread @p lt consumes, for XS_IDLE_FUTEX (before start;
+ * an lthread may register several). Get @p ref from xs_spsc_waitref() /
+ * xs_mpmc_waitref() on the consumer handle (format 3.0); a ref with waiters
+ * NULL declares a queue that cannot wake the reactor (it then backs off
+ * instead). The queue must stay mapped while the runtime runs. Other idle
+ * strategies ignore registrations.
+ * An idle XS_IDLE_FUTEX reactor spins spin_rounds idle rounds, then does
+ * waiters += 1 on each of its registered queues, a SeqCst fence, one more
+ * poll round, then FUTEX_WAITV (FUTEX_WAIT for one queue) for at most
+ * backoff_max_us, then waiters -= 1. Work flowing makes no system call.
+ * @return 0, -EINVAL, -XS_ERT_STATE (started), -ENOMEM.
+ */
+int xs_rt_lthread_wait_on(struct xs_rt *rt, int lt, const struct xs_shaq_waitref *ref);
 
 /**
  * Add a plan's reactors (named and pinned as planned; light reactors get
@@ -246,7 +271,7 @@ struct xs_reactor_info {
 	uint64_t rounds;    /**< loop rounds */
 	uint64_t idle_rounds; /**< rounds in which no lthread found work */
 	uint64_t yields;    /**< sched_yield() calls (XS_IDLE_YIELD) */
-	uint64_t sleeps;    /**< sleeps (XS_IDLE_BACKOFF) */
+	uint64_t sleeps;    /**< sleeps (XS_IDLE_BACKOFF, XS_IDLE_FUTEX) */
 	int running;        /**< 1 between start and thread exit */
 };
 
@@ -260,7 +285,7 @@ int xs_rt_reactor_info(const struct xs_rt *rt, int r, struct xs_reactor_info *ou
  */
 int xs_rt_print(const struct xs_rt *rt, FILE *f, int json);
 
-/** "spin" / "yield" / "backoff". */
+/** "spin" / "yield" / "backoff" / "futex". */
 const char *xs_idle_name(enum xs_idle i);
 /** Parse an idle strategy name. @return the strategy or -XS_ERT_OPTION. */
 int xs_idle_parse(const char *s);
@@ -271,7 +296,7 @@ int xs_idle_parse(const char *s);
  * The options every xsched program accepts, parsed by one shared parser:
  *   --cpus LIST          CPUs it may use (default: the allowed set)
  *   --placement POLICY   dedicated | spill | packed (default dedicated)
- *   --idle STRATEGY      spin | yield | backoff (default spin)
+ *   --idle STRATEGY      spin | yield | backoff | futex (default spin)
  *   --topology SPEC      synthetic string or XML file (default: $XS_TOPOLOGY, else the machine)
  *   --allow-smt          busy tasks may share a core's SMT siblings
  *   --use-housekeeping   do not keep a housekeeping core free
@@ -436,10 +461,14 @@ const struct xs_peer *xs_rt_peer(const struct xs_rt *rt);
 
 /**
  * Node holding a session's shared memory: every queue file and allocator
- * mapping of the session, counted page by page (XS_MEM_TOUCH | XS_MEM_COUNT).
+ * mapping of the session, counted page by page over the pages already in
+ * memory (XS_MEM_RESIDENT | XS_MEM_COUNT). Nothing is faulted in: asking
+ * never places a page (a page first touched by the planning thread would
+ * land on its node, and the plan would follow it).
  * @param t the real machine's topology.
  * @return the node count as xs_mem_nodes() (1: one node; > 1: mixed, loc->node
- *         is the node with most pages), or a negative error.
+ *         is the node with most pages), -XS_ERT_UNPOPULATED when no page is in
+ *         memory yet (not placed yet), or a negative error.
  */
 int xs_rt_session_node(const struct xs_topo *t, const struct xs_session *s, struct xs_mem_loc *loc);
 int xs_rt_vsession_node(const struct xs_topo *t, const struct xs_vsession *s, struct xs_mem_loc *loc);
@@ -467,6 +496,8 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_vsession *s,
 			  const struct xs_topo *t, const struct xs_plan_opts *po,
 			  const struct xs_rt_validator_cbs *cbs);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

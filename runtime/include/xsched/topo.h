@@ -51,6 +51,10 @@
 extern "C" {
 #endif
 
+/* Every declaration up to the matching pop is public: exported from
+ * libxsched.so, which is built with -fvisibility=hidden (README "ABI"). */
+#pragma GCC visibility push(default)
+
 /* ------------------------------------------------------------ errors */
 
 /** Runtime error numbers (returned negated; text from xs_strerror()). */
@@ -359,6 +363,10 @@ void *xs_topo_hwloc(const struct xs_topo *t);
                                     page of a shared / file mapping (the session's memfds);
                                     private anonymous pages stay unplaced until written */
 #define XS_MEM_COUNT (1u << 1) /**< also count pages per node (one query per page) */
+#define XS_MEM_RESIDENT (1u << 2) /**< look at every page already in memory (mincore),
+                                       also those another process faulted into a shared
+                                       mapping, and at no other: nothing is placed by the
+                                       query (unlike XS_MEM_TOUCH) */
 
 /** Most nodes xs_mem_nodes() reports individually (node indices >= 64 are ignored). */
 #define XS_MEM_MAX_NODES 64
@@ -377,12 +385,14 @@ struct xs_mem_loc {
 
 /**
  * Find the NUMA node(s) holding the pages of [addr, addr+len): the hwloc area
- * memory location (hwloc_get_area_memlocation), after touching every page
- * with XS_MEM_TOUCH, and page counts per node with XS_MEM_COUNT.
+ * memory location (hwloc_get_area_memlocation) of the pages mapped in this
+ * process, of every page already in memory with XS_MEM_RESIDENT, after
+ * touching (placing) every page with XS_MEM_TOUCH, and page counts per node
+ * with XS_MEM_COUNT.
  * @param t the real machine's topology (-XS_ERT_NOT_SYSTEM otherwise).
  * @return the number of nodes holding pages (1 = one node, > 1 = mixed
  *         placement, with a note in xs_errmsg() naming them), or
- *         -XS_ERT_UNPOPULATED (nothing populated; touch first), -EINVAL,
+ *         -XS_ERT_UNPOPULATED (no page in memory: not placed yet), -EINVAL,
  *         -errno from the kernel query.
  */
 int xs_mem_nodes(const struct xs_topo *t, const void *addr, size_t len, unsigned flags,
@@ -509,8 +519,14 @@ struct xs_plan_opts {
 	int mem_node;                  /**< node index of the memory; -1: unknown, pick the
 	                                    node with most usable cores (default) */
 	int housekeeping_cpu;          /**< CPU whose core stays free; -1: automatic (default) */
-	const struct xs_cpuset *cpus;  /**< CPUs the plan may use, intersected with the
-	                                    topology's allowed set; NULL: the allowed set */
+	const struct xs_cpuset *cpus;  /**< CPUs of the busy tasks (--cpus), intersected with
+	                                    the allowed set; a CPU the topology lacks is an
+	                                    error (-XS_ERT_CPUS naming it). The housekeeping
+	                                    CPU is then an allowed CPU outside this list
+	                                    (preferably on a core with no listed CPU), or,
+	                                    when there is none, housekeeping shares these
+	                                    CPUs (a note says so). NULL: the allowed set,
+	                                    less one housekeeping core */
 };
 
 /** Defaults: dedicated, no flags, mem_node -1, housekeeping automatic, cpus NULL. */
@@ -619,6 +635,8 @@ int xs_plan_print(const struct xs_plan *p, FILE *f, int json);
 const char *xs_place_policy_name(enum xs_place_policy p);
 /** Parse a policy name. @return the policy or -XS_ERT_OPTION. */
 int xs_place_policy_parse(const char *s);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -42,8 +42,9 @@
  * Where it sits in a session (MESSAGES.md §5): the scheduler (pack) checks
  * each TpuToPack / Progress / WorkerToPack it pops and keeps a ledger over
  * the allocator file; the validator side checks each PackToWorker; both
- * watch the other's pid (xs_session.peer_pid / xs_vsession.peer_pid) and
- * their lightweight threads stop when xs_peer_alive() turns false. Queue
+ * watch the other process through the pidfd the handshake kept
+ * (xs_session.peer_pidfd / xs_vsession.peer_pidfd, xs_peer_watch_pidfd())
+ * and their lightweight threads stop when xs_peer_alive() turns false. Queue
  * counters are validated by the queues themselves (sticky -XS_EQ_CORRUPT),
  * double and stray remote frees by the allocator owner's bounded clean.
  */
@@ -60,6 +61,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Every declaration up to the matching pop is public: exported from
+ * libxsched.so, which is built with -fvisibility=hidden (README "ABI"). */
+#pragma GCC visibility push(default)
 
 /* ------------------------------------------------------------ error codes */
 
@@ -79,7 +84,7 @@ enum xs_error_msg {
 	XS_EMSG_PUBKEYS,       /**< resolved_pubkeys count that cannot fit one allocation */
 	XS_EMSG_DUP,           /**< one allocation referenced twice by a message */
 	XS_EMSG_MISMATCH,      /**< echoed batch differs from the request that was sent */
-	XS_EMSG_VERSION,       /**< handshake VERSION the validator does not know */
+	XS_EMSG_VERSION,       /**< handshake VERSION / bindings version (or its message type) unknown */
 	/* ownership ledger */
 	XS_EMSG_NOT_SLOT,      /**< offset outside the ledger's range or not 256-byte aligned */
 	XS_EMSG_OWNED_TWICE,   /**< the peer handed over an allocation this side already holds */
@@ -174,7 +179,8 @@ void xs_peer_watcher_destroy(struct xs_peer_watcher *w);
  * is set; that includes a peer already gone when this is called (the flag is
  * then set before this returns and the callback follows asynchronously).
  * Between learning a pid and this call, a pid could in theory be recycled:
- * prefer xs_peer_watch_socket() while the connection is still open.
+ * prefer xs_peer_watch_socket() while the connection is still open, or
+ * xs_peer_watch_pidfd() with a session's peer_pidfd.
  * @return 0, -EINVAL (pid <= 0), -XS_EMSG_PEER_BUSY (@p p already watched),
  *         -XS_EMSG_NO_PIDFD (no pidfd and XS_PEER_REQUIRE_PIDFD), -errno.
  */
@@ -189,6 +195,19 @@ int xs_peer_watch(struct xs_peer_watcher *w, struct xs_peer *p, pid_t pid, xs_pe
  */
 int xs_peer_watch_socket(struct xs_peer_watcher *w, struct xs_peer *p, int sock, xs_peer_fn fn,
 			 void *arg);
+
+/**
+ * Watch the process a pidfd refers to, e.g. xs_session.peer_pidfd or
+ * xs_vsession.peer_pidfd, which the handshake took from the socket while it
+ * was open: race-free, whatever happened to the pid since. The watcher
+ * duplicates @p pidfd (close-on-exec); the caller keeps its own descriptor
+ * and may close it at any time. xs_peer_pid() gives the pid the kernel
+ * reports for it (0 when unknown). With XS_PEER_FORCE_POLL the descriptor
+ * is polled every period instead of waking the watcher.
+ * @return 0, -EBADF (@p pidfd < 0), -XS_EMSG_PEER_BUSY, -errno.
+ */
+int xs_peer_watch_pidfd(struct xs_peer_watcher *w, struct xs_peer *p, int pidfd, xs_peer_fn fn,
+			void *arg);
 
 /**
  * Stop watching @p p. When it returns the callback is not running and will
@@ -253,8 +272,10 @@ struct xs_alloc;
 #define XS_MAX_PUBKEYS (4096u / 32u)
 
 /**
- * ProgressMessage: leader_state defined for @p hs_version (VERSION 1 and 2:
- * 0 or 1; VERSION 3: 0, 1 or 2), current_slot_progress <= 100.
+ * ProgressMessage (the 48-byte struct of VERSION 1 - 3): leader_state
+ * defined for @p hs_version (VERSION 1 and 2: 0 or 1; VERSION 3: 0, 1 or
+ * 2), current_slot_progress <= 100. VERSION 4 and later have other
+ * layouts: xs_msg_check_progress_b().
  * @return 0, -XS_EMSG_LEADER_STATE, -XS_EMSG_PROGRESS, -XS_EMSG_VERSION.
  */
 int xs_msg_check_progress(const struct xs_progress *m, uint32_t hs_version);
@@ -315,6 +336,96 @@ struct xs_w2p_view {
  */
 int xs_msg_check_worker_to_pack(const struct xs_alloc *a, const struct xs_worker_to_pack *m,
 				const struct xs_pack_to_worker *sent, struct xs_w2p_view *out);
+
+/* ---------------------------------------------- every bindings version */
+/*
+ * The same rules for the messages of any bindings version (enum
+ * xs_bindings_id, xsched/msg.h; a session uses xs_hs_proto.bindings), over
+ * the raw message bytes: @p m points to a private copy of one queue element
+ * of the version's type (struct xs_progress, xs_v4_progress, xs_v6_progress;
+ * xs_pack_to_worker, xs_v1_pack_to_worker, xs_v6_pack_to_exec,
+ * xs_v6_pack_to_check; xs_worker_to_pack, xs_v1_worker_to_pack,
+ * xs_v6_exec_to_pack, xs_v6_check_to_pack). What each version defines is in
+ * its struct xs_bindings: VERSION 1 accepts flags exactly 0 (execute) or 2
+ * (resolve), processed 0 / 1 and tag 1 = Resolved (success 0 / 1); VERSION 2
+ * - 5 a kind bit plus that kind's option bits, processed_code 0 / 1 / 2,
+ * tag 1 = CheckResponse; bindings 6 its own execution and check flag sets and
+ * untagged answers whose queue gives the kind. The functions above are these
+ * with XS_BIND_V2 (progress: the VERSION given).
+ */
+
+/**
+ * ProgressMessage of @p bindings: leader_state at most the version's
+ * largest (1 for VERSION 1 and 2, else 2), current_slot_progress <= 100.
+ * @return 0, -XS_EMSG_LEADER_STATE, -XS_EMSG_PROGRESS, -XS_EMSG_VERSION.
+ */
+int xs_msg_check_progress_b(unsigned bindings, const void *m);
+
+/** TpuToPackMessage of @p bindings (the same bytes in every version):
+ *  as xs_msg_check_tpu(). */
+int xs_msg_check_tpu_b(unsigned bindings, const struct xs_alloc *a, const struct xs_tpu_to_pack *m,
+		       const uint8_t **tx);
+
+/**
+ * A request (validator side): @p type XS_MSG_PACK_TO_WORKER or
+ * XS_MSG_PACK_TO_CHECK. Flags: the kind (from the kind bits, or from the
+ * queue in bindings 6) and only that kind's bits; 1..64 transactions; the
+ * batch array a checked allocation, copied into @p txs, every copied region
+ * a checked allocation; no allocation twice.
+ * @param kind  receives enum xs_req_kind (may be NULL)
+ * @return n (1..64), -XS_EMSG_VERSION (unknown bindings, or a type it does
+ *         not have), -XS_EMSG_FLAGS, -XS_EMSG_BATCH_EMPTY,
+ *         -XS_EMSG_BATCH_SIZE, -XS_EMSG_DUP, or a region error.
+ */
+int xs_msg_check_request(unsigned bindings, unsigned type, const struct xs_alloc *a, const void *m,
+			 struct xs_tx_region txs[XS_MAX_TXS_PER_BATCH], unsigned *kind);
+
+/** A checked answer of any bindings version (xs_msg_check_response()). ~6.7 KiB. */
+struct xs_resp_view {
+	uint64_t batch_offset;     /**< the batch array (pack's own allocation) */
+	uint64_t responses_offset; /**< the response array (valid when has_responses) */
+	uint32_t num;              /**< transactions in the batch = responses */
+	uint8_t bindings;          /**< enum xs_bindings_id */
+	uint8_t type;              /**< enum xs_msg_type of the answer */
+	uint8_t status;            /**< enum xs_resp_status of code */
+	uint8_t code;              /**< processed (VERSION 1) / processed_code as sent */
+	uint8_t has_responses;     /**< status == XS_RESP_ST_PROCESSED */
+	uint8_t kind;              /**< enum xs_req_kind of the responses (with responses) */
+	uint16_t elem_size;        /**< bytes per response (24, 32, 40, 64 or 96) */
+	uint32_t num_pubkeys_arrays; /**< entries of pubkeys[] */
+	uint64_t pubkeys[XS_MAX_TXS_PER_BATCH]; /**< resolved_pubkeys arrays pack must free */
+	/** Checked private copy of the responses (bindings + kind say which member). */
+	union {
+		uint8_t raw[XS_MAX_TXS_PER_BATCH * 96];
+		struct xs_exec_resp exec[XS_MAX_TXS_PER_BATCH];         /**< VERSION 1, 2 */
+		struct xs_v3_exec_resp exec3[XS_MAX_TXS_PER_BATCH];     /**< VERSION 3 - 5, bindings 6 */
+		struct xs_v1_resolved resolved[XS_MAX_TXS_PER_BATCH];   /**< VERSION 1, RESOLVE */
+		struct xs_check_resp check[XS_MAX_TXS_PER_BATCH];       /**< VERSION 2 - 5 */
+		struct xs_v6_check_resp check6[XS_MAX_TXS_PER_BATCH];   /**< bindings 6 */
+	} resp;
+};
+
+/**
+ * An answer (pack side): @p type XS_MSG_WORKER_TO_PACK or
+ * XS_MSG_CHECK_TO_PACK. Known processed code; the echoed batch has 1..64
+ * transactions and its array is a checked allocation; with @p sent (the
+ * request as pack sent it, of the matching request type; NULL when not
+ * kept) the echoed batch must be that batch and the responses its kind.
+ * When processed: a known tag (tagged versions), response count == the
+ * batch's, the response array a checked allocation of n * the version's
+ * response size, copied into @p out and checked there: not_included_reason
+ * defined by the version; check flag bytes with defined bits only
+ * (VERSION 1: success 0 or 1); every resolved_pubkeys array to free
+ * (VERSION 1: num_pubkeys != 0; later: resolve PERFORMED and num_pubkeys !=
+ * 0) at most 128 keys and a checked allocation, listed in out->pubkeys. No
+ * allocation appears twice.
+ * @return 0, -XS_EMSG_VERSION, -XS_EMSG_PROCESSED, -XS_EMSG_BATCH_EMPTY,
+ *         -XS_EMSG_BATCH_SIZE, -XS_EMSG_MISMATCH, -XS_EMSG_TAG,
+ *         -XS_EMSG_COUNT, -XS_EMSG_REASON, -XS_EMSG_CHECK_FLAGS,
+ *         -XS_EMSG_PUBKEYS, -XS_EMSG_DUP, or a region error.
+ */
+int xs_msg_check_response(unsigned bindings, unsigned type, const struct xs_alloc *a, const void *m,
+			  const void *sent, struct xs_resp_view *out);
 
 /* ====================================================== ownership ledger */
 /*
@@ -479,6 +590,15 @@ int xs_guard_lend_batch(struct xs_ledger *l, const struct xs_pack_to_worker *m);
  */
 int xs_guard_accept_w2p(struct xs_ledger *l, const struct xs_w2p_view *v);
 
+/** Pack sends request @p m (of @p bindings / @p type, as
+ *  xs_msg_check_request()): lend its batch array (HELD -> LENT). */
+int xs_guard_lend_request(struct xs_ledger *l, unsigned bindings, unsigned type, const void *m);
+
+/** xs_guard_accept_w2p() for an answer of any bindings version: the batch
+ *  comes back, the response array and out->pubkeys[] are taken, all or
+ *  nothing. */
+int xs_guard_accept_resp(struct xs_ledger *l, const struct xs_resp_view *v);
+
 /**
  * Free @p off through allocator handle @p a, after the ledger agrees
  * (HELD -> RELEASED): a double free, a free of something never held or
@@ -488,6 +608,8 @@ int xs_guard_accept_w2p(struct xs_ledger *l, const struct xs_w2p_view *v);
  * @return 0, a ledger error, or the allocator's error.
  */
 int xs_guard_free(struct xs_ledger *l, struct xs_alloc *a, uint64_t off);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

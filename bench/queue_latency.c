@@ -25,9 +25,11 @@
  *
  * Every receiver waits the same way unless the row's name ends in _paced:
  * poll, and one xs_cpu_relax() when nothing is there, as the runtime's
- * reactor does between rounds (JSON "wait":"poll_relax"). The _paced rows
- * give every queue the pacing of xs_spsc_wait(). Blocking baselines block;
- * the _rt rows run inside reactors ("reactor").
+ * reactor does between rounds with --pace 0 (JSON "wait":"poll_relax"). The
+ * _paced rows give every queue the pacing of xs_spsc_wait(), which is also
+ * what the reactor does by default (--pace 64: after k items, the first idle
+ * round pauses min(k, 64) times). Blocking baselines block; the _rt rows run
+ * inside reactors with the runtime's defaults ("reactor").
  *
  * Then the targets of the queues are computed from the rows of the run and
  * reported (never asserted).
@@ -279,8 +281,9 @@ static void usage(FILE *f)
 		"baselines (pipe, socketpair, eventfd, mutex+condvar): round trip, one way,\n"
 		"streaming, and both ends inside the runtime's reactors. Every row runs between\n"
 		"the same two pinned CPUs, every receiver waits the same way (poll, one pause\n"
-		"when empty, as a reactor does; *_paced rows: the pacing of xs_spsc_wait() for\n"
-		"every queue), and each row is measured in rounds interleaved with its floors.\n\n"
+		"when empty: a reactor with --pace 0; *_paced rows: the pacing of xs_spsc_wait(),\n"
+		"the reactor's default, for every queue), and each row is measured in rounds\n"
+		"interleaved with its floors.\n\n"
 		"queue_latency options:\n"
 		"  --msg-size N        message bytes, multiple of 8, 8..1024 (default 40 =\n"
 		"                      TpuToPackMessage); peers are compiled for 8..64, 128, 256\n"
@@ -523,7 +526,7 @@ static void run_lat_floors(struct ql_state *s, const char *pl, const int cpus[2]
 	static const char *const what[3] = {
 		"bare cache-line ping-pong, one flag each way",
 		"the queue format's floor: a slot then a counter each way, receiver polls the counter",
-		"as floor_slot_pingpong, the receiver touching the next slot's line while it waits"};
+		"as floor_slot_pingpong, the receiver prefetching the next slot's line while it waits"};
 	struct bench_hist h[3];
 	struct lat_floors f[MAXR];
 	double rflag[3][MAXR], rfmt[3][MAXR], flags[MAXR], fmts[MAXR];
@@ -1006,9 +1009,10 @@ static void explain(const struct ql_opts *o)
 		return;
 	printf("#\n"
 	       "# How to read: every row runs between the same two pinned CPUs. Every receiver\n"
-	       "# waits the way the runtime's reactor polls (wait poll_relax: poll, one pause\n"
-	       "# when empty) unless the row ends in _paced (xs_spsc_wait()'s pacing, given to\n"
-	       "# every queue alike); baselines block; _rt rows run inside reactors.\n"
+	       "# waits the same way: poll_relax (poll, one pause when empty: a reactor with\n"
+	       "# --pace 0), or, in rows ending in _paced, paced (after k items, the first empty\n"
+	       "# poll waits min(k, 64) pauses: xs_spsc_wait() and the reactor's default), given\n"
+	       "# to every queue alike; baselines block; _rt rows run inside reactors.\n"
 	       "# Floors: flag = one cache line each way; format = a slot and a counter each\n"
 	       "# way, what any queue of this format must move. Each row runs in %d rounds\n"
 	       "# interleaved with its floors; x flag / x format = the median of the per-round\n"
@@ -1055,7 +1059,7 @@ int main(int argc, char **argv)
 		printf("  %-30s %-10s %s\n", "floor_slot_pingpong", BENCH_WAIT_POLL_RELAX,
 		       "the format's floor: a slot then a counter each way");
 		printf("  %-30s %-10s %s\n", "floor_slot_pingpong_touch", BENCH_WAIT_POLL_RELAX,
-		       "the same, receiver touching the next slot's line while it waits");
+		       "the same, receiver prefetching the next slot's line while it waits");
 		for (i = 0; i < NLAT; i++)
 			printf("  %-30s %-10s %s\n", lat_rows[i].name, row_wait(&lat_rows[i], NULL),
 			       row_what(&lat_rows[i]));

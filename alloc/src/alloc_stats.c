@@ -70,6 +70,14 @@ static void worker_fields(const struct xs_alloc *a, uint32_t w, struct xs_alloc_
 int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
 		   struct xs_alloc_worker_stats *per_worker, uint32_t n)
 {
+	xs_alloc_stats_file(a, st, per_worker, n);
+	st->handle = a->cnt; /* plain counters: the handle's own thread only */
+	return 0;
+}
+
+int xs_alloc_stats_file(const struct xs_alloc *a, struct xs_alloc_stats *st,
+			struct xs_alloc_worker_stats *per_worker, uint32_t n)
+{
 	uint64_t word;
 	uint32_t s, steps = 0, w;
 	unsigned c;
@@ -84,7 +92,6 @@ int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
 	st->keep = a->keep;
 	st->policy = a->policy;
 	st->tagged = a->tagged;
-	st->handle = a->cnt;
 	st->format = (uint32_t)a->fi->format;
 	st->handle_outstanding = __atomic_load_n(a->outstanding, __ATOMIC_RELAXED); /* O1 */
 

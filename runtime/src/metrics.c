@@ -391,11 +391,9 @@ static void sample_locked(struct xs_metrics *m)
 		struct xs_metrics_session_shm *ss = sect_rec(m, XS_MSECT_SESSION, 0);
 
 		/* A bounded walk of the file's lists with atomic loads (other
-		 * workers run meanwhile: a snapshot). NOTE: xs_alloc_stats() also
-		 * copies the handle's own plain counters into st.handle, which we
-		 * do not use; an any-thread variant without that copy belongs in
-		 * the allocator module. */
-		xs_alloc_stats(m->alloc, &st, m->ws, m->nwork);
+		 * workers run meanwhile: a snapshot); the file-only variant does
+		 * not touch the handle's plain counters, which its owner writes. */
+		xs_alloc_stats_file(m->alloc, &st, m->ws, m->nwork);
 		for (uint32_t w = 0; w < m->nwork; w++) {
 			struct xs_metrics_alloc_shm *a = sect_rec(m, XS_MSECT_ALLOC, w);
 			uint64_t remote = 0;

@@ -3,6 +3,7 @@
 #include "rt_pvt.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void xs_rt_opts_init(struct xs_rt_opts *o)
@@ -10,6 +11,7 @@ void xs_rt_opts_init(struct xs_rt_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->placement = XS_PLACE_DEDICATED;
 	o->idle = XS_IDLE_SPIN;
+	o->pace_max = XS_RT_PACE_DEFAULT;
 }
 
 int xs_rt_opts_parse(struct xs_rt_opts *o, int opt, const char *arg)
@@ -49,6 +51,18 @@ int xs_rt_opts_parse(struct xs_rt_opts *o, int opt, const char *arg)
 	case XS_RT_OPT_USE_HOUSEKEEPING:
 		o->place_flags |= XS_PLACE_USE_HOUSEKEEPING;
 		return 1;
+	case XS_RT_OPT_PACE: {
+		char *end = NULL;
+		unsigned long v;
+
+		errno = 0;
+		v = arg && *arg >= '0' && *arg <= '9' ? strtoul(arg, &end, 10) : 0;
+		if (!end || *end || errno || v > 4096)
+			return xs_seterr(-XS_ERT_OPTION, "--pace: '%s' is not a pause count in 0..4096",
+					 arg ? arg : "");
+		o->pace_max = (uint32_t)v;
+		return 1;
+	}
 	default:
 		return 0;
 	}
@@ -71,7 +85,9 @@ void xs_rt_opts_usage(FILE *f)
 	      "  --topology SPEC         plan for a synthetic topology (\"pack:2 numa:2 core:8 pu:2\")\n"
 	      "                          or an XML file (default: $" XS_TOPOLOGY_ENV ", else this machine)\n"
 	      "  --allow-smt             busy threads may use SMT siblings of each other\n"
-	      "  --use-housekeeping      do not keep a housekeeping core free\n",
+	      "  --use-housekeeping      do not keep a housekeeping core free\n"
+	      "  --pace N                idle pacing: after k items of work, the first idle round\n"
+	      "                          pauses min(k, N) times (default 64; 0: one pause, no pacing)\n",
 	      f);
 }
 
@@ -91,6 +107,7 @@ void xs_rt_opts_plan(const struct xs_rt_opts *o, struct xs_plan_opts *po)
 void xs_rt_opts_params(const struct xs_rt_opts *o, struct xs_rt_params *p)
 {
 	p->idle = o->idle;
+	p->pace_max = o->pace_max;
 }
 
 const char *xs_strerror_rt(int code)

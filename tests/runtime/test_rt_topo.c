@@ -330,6 +330,14 @@ static void options(void)
 	xs_rt_params_init(&prm);
 	xs_rt_opts_params(&ro, &prm);
 	T_EQ(prm.idle, XS_IDLE_BACKOFF);
+	T_EQ(prm.pace_max, XS_RT_PACE_DEFAULT); /* --pace not given */
+	T_EQ(xs_rt_opts_parse(&ro, XS_RT_OPT_PACE, "0"), 1);
+	xs_rt_opts_params(&ro, &prm);
+	T_EQ(prm.pace_max, 0);
+	T_ERR(xs_rt_opts_parse(&ro, XS_RT_OPT_PACE, "-3"), -XS_ERT_OPTION);
+	T_ASSERT(!strcmp(xs_errmsg(), "--pace: '-3' is not a pause count in 0..4096"), "%s", xs_errmsg());
+	T_ERR(xs_rt_opts_parse(&ro, XS_RT_OPT_PACE, "5000"), -XS_ERT_OPTION);
+	T_EQ(ro.pace_max, 0); /* unchanged by the failures */
 	T_OK(xs_rt_opts_topo(&ro, &t));
 	T_EQ(xs_topo_count(t, XS_TOPO_CORE), 4);
 	xs_topo_destroy(t);
@@ -354,7 +362,7 @@ static void options(void)
 	f = open_memstream(&buf, &len);
 	xs_rt_opts_usage(f);
 	fclose(f);
-	for (const char *o = "--cpus\0--placement\0--idle\0--topology\0--allow-smt\0--use-housekeeping\0";
+	for (const char *o = "--cpus\0--placement\0--idle\0--topology\0--allow-smt\0--use-housekeeping\0--pace\0";
 	     *o; o += strlen(o) + 1)
 		T_ASSERT(strstr(buf, o), "usage lacks %s", o);
 	free(buf);

@@ -31,9 +31,9 @@ need_pkgs() {
 	fi
 }
 
-base_pkgs=(build-essential cmake pkg-config liburing-dev libhwloc-dev)
+base_pkgs=(build-essential cmake pkg-config liburing-dev libhwloc-dev libncurses-dev libmicrohttpd-dev)
 peer_pkgs=(libboost-dev libck-dev libdpdk-dev gnuplot-nox)
-test_pkgs=(clang libclang-rt-14-dev strace procps)
+test_pkgs=(clang libclang-rt-14-dev strace procps tmux curl prometheus)
 
 # Totals over every ctest pass, for the closing line.
 passed=0 failed=0 skipped=0

@@ -871,6 +871,15 @@ struct xs_alloc_stats {
 int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
 		   struct xs_alloc_worker_stats *per_worker, uint32_t n);
 
+/**
+ * As xs_alloc_stats() but from the shared file only (st->handle left zero):
+ * safe from any thread while the handle's owner keeps working (a monitor or
+ * metrics publisher). Every shared value is read with an atomic load; the
+ * handle fields read are immutable after create/join.
+ */
+int xs_alloc_stats_file(const struct xs_alloc *a, struct xs_alloc_stats *st,
+			struct xs_alloc_worker_stats *per_worker, uint32_t n);
+
 /** Print the snapshot as a table: slabs free/owned per worker and class,
  *  bytes in use, counters. @p file is a FILE *. */
 void xs_alloc_stats_print(const struct xs_alloc *a, void *file);

@@ -134,7 +134,17 @@ struct xs_rt_params {
 	size_t stack_size;          /**< reactor thread stack; 0: system default */
 	uint32_t spin_rounds;       /**< idle rounds spun before yielding / sleeping (1024) */
 	uint32_t backoff_max_us;    /**< longest backoff sleep, also the stop latency bound (1000) */
+	uint32_t pace_max;          /**< idle pacing: the first idle round after k items of work
+	                                 pauses min(k, pace_max) times before polling again, so a
+	                                 consumer leaves its producers' counter lines alone while
+	                                 they publish the rest of a stream (one pause per idle
+	                                 round after that). Cost: after a stream of k items the
+	                                 next item can be seen up to min(k, pace_max) pauses late.
+	                                 Default XS_RT_PACE_DEFAULT (64); 0 or 1: one pause. */
 };
+
+/** Default xs_rt_params.pace_max (= XS_SPSC_PACE_MAX, the pacing of xs_spsc_wait()). */
+#define XS_RT_PACE_DEFAULT 64u
 
 void xs_rt_params_init(struct xs_rt_params *p);
 
@@ -324,6 +334,7 @@ struct xs_rt_opts {
 	enum xs_idle idle;               /**< --idle */
 	unsigned place_flags;            /**< --allow-smt, --use-housekeeping (XS_PLACE_*) */
 	const char *topology;            /**< --topology (points into argv), NULL = default */
+	uint32_t pace_max;               /**< --pace (xs_rt_params.pace_max) */
 };
 
 /** getopt_long values of the standard options (above any character). */
@@ -334,6 +345,7 @@ enum xs_rt_opt_id {
 	XS_RT_OPT_TOPOLOGY,
 	XS_RT_OPT_ALLOW_SMT,
 	XS_RT_OPT_USE_HOUSEKEEPING,
+	XS_RT_OPT_PACE,
 };
 
 /** struct option initialisers for the standard options (1 = required_argument). */
@@ -343,7 +355,8 @@ enum xs_rt_opt_id {
 	{ "idle", 1, NULL, XS_RT_OPT_IDLE },                                 \
 	{ "topology", 1, NULL, XS_RT_OPT_TOPOLOGY },                         \
 	{ "allow-smt", 0, NULL, XS_RT_OPT_ALLOW_SMT },                       \
-	{ "use-housekeeping", 0, NULL, XS_RT_OPT_USE_HOUSEKEEPING }
+	{ "use-housekeeping", 0, NULL, XS_RT_OPT_USE_HOUSEKEEPING },         \
+	{ "pace", 1, NULL, XS_RT_OPT_PACE }
 
 /** Defaults: no --cpus, dedicated, spin, no flags, topology NULL. */
 void xs_rt_opts_init(struct xs_rt_opts *o);

@@ -18,10 +18,13 @@
  * (W=64). The ratios printed are against the floor of this run and, for
  * the two variants, against the xsched row of the same W in this run.
  *
- * Usage: handshake_bench [--workers 1,4,16,64] [--version 1|2] [--quick]
+ * Usage: handshake_bench [--workers 1,4,16,64] [--protocol 1..5|sdk6|sdk7] [--quick]
  *                        [harness options: --iters N --duration S --format json ...]
  * The logon is upstream's test logon (1 GiB allocator, 3 handles,
- * capacities 65536/256/1024/1024). Nothing is asserted.
+ * capacities 65536/256/1024/1024; generations with check queues add what
+ * xs_hs_logon_for() fills in: one check worker, check capacities equal to
+ * the worker queues'). The quoted upstream figures are VERSION 2-era
+ * numbers, printed as context whatever the generation. Nothing is asserted.
  */
 #include <errno.h>
 #include <poll.h>
@@ -247,6 +250,9 @@ static int measure(const struct run *ru, uint32_t w, int force_poll, struct benc
 		   int *backend)
 {
 	struct xs_logon lg = bench_logon(w);
+
+	/* the generation's fields (check workers, check queue capacities) */
+	xs_hs_logon_for(xs_hs_proto_get(ru->version), &lg, &lg);
 	struct xs_hs_report rep;
 	struct xs_hs_client_opts o = { .path = ru->path, .version = ru->version,
 				       .timeout_ns = 10000000000ull,
@@ -333,6 +339,16 @@ static int on_extra(void *ctx, int opt, const char *arg)
 			return -1;
 		}
 		return 0;
+	case 'P': {
+		const struct xs_hs_proto *p;
+
+		if (xs_hs_parse_protocol(arg, &p) < 0 || !p->sessions) {
+			bench_opt_error("--protocol", "'%s': give 1..5, sdk6 or sdk7", arg);
+			return -1;
+		}
+		c->version = p->version;
+		return 0;
+	}
 	case 'Q':
 		c->quick = 1;
 		return 0;
@@ -351,6 +367,7 @@ int main(int argc, char **argv)
 	static const struct option extra[] = {
 		{ "workers", required_argument, NULL, 'W' },
 		{ "version", required_argument, NULL, 'V' },
+		{ "protocol", required_argument, NULL, 'P' },
 		{ "quick", no_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -369,9 +386,10 @@ int main(int argc, char **argv)
 	o.iters = 200;
 	rc = bench_opts_parse(&o, argc, argv, extra, on_extra, &c);
 	if (rc == 1) {
-		printf("usage: %s [--workers 1,4,16,64] [--version 1|2] [--quick] [options]\n"
+		printf("usage: %s [--workers 1,4,16,64] [--protocol 1..5|sdk6|sdk7] [--quick] [options]\n"
 		       "  --workers LIST      worker counts to measure (1..64)\n"
-		       "  --version N         handshake VERSION (default 2)\n"
+		       "  --protocol G        handshake generation: 1 .. 5 (VERSION), sdk6, sdk7 (default 2)\n"
+		       "  --version N         the same by number (6, 7: the SDK rows)\n"
 		       "  --quick             5 samples per row (CI smoke run)\n", argv[0]);
 		bench_opts_usage(stdout);
 		return 0;
@@ -398,9 +416,9 @@ int main(int argc, char **argv)
 	ru.warmup = c.quick ? 1 : ru.iters / 10 + 1;
 	ru.max_s = c.quick ? 0.5 : (o.duration_s > 0 ? o.duration_s * 2 : 2);
 	snprintf(hdr, sizeof(hdr),
-		 "connect -> ready session, server in another process; VERSION %u; logon 1 GiB "
+		 "connect -> ready session, server in another process; generation %s; logon 1 GiB "
 		 "allocator, 3 handles, caps 65536/256/1024/1024; %d samples per row",
-		 c.version, ru.iters);
+		 xs_hs_proto_get(c.version)->name, ru.iters);
 	if ((rc = bench_report_begin(&rep, &o, "handshake_bench", hdr)) < 0) {
 		fprintf(stderr, "handshake_bench: %s (%s)\n", xs_strerror(rc), xs_errmsg());
 		return 1;

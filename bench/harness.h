@@ -545,10 +545,12 @@ int bench_floor_pingpong(int cpu_a, int cpu_b, uint64_t iters, double max_s,
  * them), then publishes its position in a counter on its own line; the
  * receiver polls the counter and copies the slot out (nothing released,
  * nothing validated but the sequence). Each side answers on a second such
- * ring. With @p touch the receiver also reads the line of the next slot each
- * time its poll finds nothing, so that line is already on its way when the
- * counter moves. Receivers wait as BENCH_WAIT_POLL_RELAX says. Round trips
- * as seen by A go into @p hist, as bench_floor_pingpong().
+ * ring. With @p touch the receiver also touches (prefetches) the line(s) of
+ * the next slot each time its poll finds nothing, as xs_spsc_wait() does, so
+ * that line is already on its way when the counter moves. The rings are
+ * memfd segments (huge pages first), the same memory as the queue rows'.
+ * Receivers wait as BENCH_WAIT_POLL_RELAX says. Round trips as seen by A go
+ * into @p hist, as bench_floor_pingpong().
  * @return 0 or -errno (-EINVAL: msg_size not a multiple of 8 in 8..1024,
  *         capacity not a power of two).
  */

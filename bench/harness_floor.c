@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "xsched/common.h"
+#include "xsched/shm.h"
 #include "xsched/spsc.h"
 
 _Static_assert(BENCH_SPIN_MAX == XS_SPSC_PACE_MAX, "bench_spin paces like xs_spsc_wait()");
@@ -143,18 +144,13 @@ BENCH_INLINE uint8_t *sp_slot(const struct floor_sp *f, uint8_t *ring, uint64_t 
 	return ring + SLOT_RING_OFF + (size_t)((seq - 1) & f->mask) * f->sz;
 }
 
-/* The receiver's touch of the slot it will read next: a real load of its
- * first and last byte (a slot may straddle two lines). */
-int xs_touch_pf = -1; /* EXPERIMENT */
+/* The receiver's touch of the slot it will read next: a prefetch of its
+ * first and last byte (a slot may straddle two lines), which, unlike a
+ * load, never holds the loop up. */
 BENCH_INLINE void sp_touch(const uint8_t *slot, size_t sz)
 {
-	if (xs_touch_pf) {
-		__builtin_prefetch(slot, 0, 3);
-		__builtin_prefetch(slot + sz - 1, 0, 3);
-		return;
-	}
-	(void)*(const volatile uint8_t *)slot;
-	(void)*(const volatile uint8_t *)(slot + sz - 1);
+	__builtin_prefetch(slot, 0, 3);
+	__builtin_prefetch(slot + sz - 1, 0, 3);
 }
 
 /* Wait until @p ring's counter reaches @p seq (poll, relax), touching the
@@ -167,9 +163,11 @@ BENCH_INLINE uint64_t sp_wait(const struct floor_sp *f, uint8_t *ring, uint64_t 
 	/* Acquire pairs with the sender's Release store of the counter: the
 	 * slot bytes written before it are visible after it. */
 	while ((v = __atomic_load_n(sp_counter(ring), __ATOMIC_ACQUIRE)) < seq) {
+		bench_relax();
+		/* as xs_spsc_wait(): the touch right before the next poll, so
+		 * that both misses are in flight together */
 		if (f->touch)
 			sp_touch(slot, sz);
-		bench_relax();
 	}
 	return v;
 }
@@ -259,33 +257,47 @@ static void *floor_sp_b(void *p)
 	return NULL;
 }
 
+/* A ring in the same kind of memory as the queue rows' (a memfd segment,
+ * huge pages first): the floor must not differ from them by its pages. */
+static int sp_ring(struct xs_shm *shm, size_t size)
+{
+	int rc;
+
+	memset(shm, 0, sizeof(*shm));
+	shm->fd = -1;
+	rc = xs_shm_create(shm, XS_SHM_NAME, size, XS_SHM_HUGE);
+	if (rc < 0)
+		rc = xs_shm_create(shm, XS_SHM_NAME, size, 0);
+	return rc;
+}
+
 int bench_floor_slot_pingpong(int cpu_a, int cpu_b, size_t msg_size, uint32_t capacity,
 			      int touch, uint64_t iters, double max_s, struct bench_hist *hist)
 {
 	size_t ring = SLOT_RING_OFF + (size_t)capacity * msg_size;
+	struct xs_shm shm[2];
 	struct floor_sp *f;
 	int rc;
 
 	if (msg_size < 8 || msg_size > 1024 || msg_size % 8 || capacity < 2 ||
 	    (capacity & (capacity - 1)))
 		return -EINVAL;
-	if (xs_touch_pf < 0)
-		xs_touch_pf = getenv("XS_TOUCH_PF") ? atoi(getenv("XS_TOUCH_PF")) : 0;
 	if (posix_memalign((void **)&f, 128, sizeof(*f)))
 		return -ENOMEM;
 	memset(f, 0, sizeof(*f));
-	ring = (ring + 4095) / 4096 * 4096;
-	if (posix_memalign((void **)&f->ab, 4096, ring)) {
+	rc = sp_ring(&shm[0], ring);
+	if (rc < 0) {
 		free(f);
-		return -ENOMEM;
+		return rc;
 	}
-	if (posix_memalign((void **)&f->ba, 4096, ring)) {
-		free(f->ab);
+	rc = sp_ring(&shm[1], ring);
+	if (rc < 0) {
+		xs_shm_detach(&shm[0]);
 		free(f);
-		return -ENOMEM;
+		return rc;
 	}
-	memset(f->ab, 0, ring);
-	memset(f->ba, 0, ring);
+	f->ab = shm[0].base; /* zero-filled, page aligned */
+	f->ba = shm[1].base;
 	f->mask = capacity - 1;
 	f->sz = msg_size;
 	f->touch = touch;
@@ -297,8 +309,8 @@ int bench_floor_slot_pingpong(int cpu_a, int cpu_b, size_t msg_size, uint32_t ca
 	rc = bench_run_pair(cpu_a, floor_sp_a, f, cpu_b, floor_sp_b, f);
 	if (!rc && f->errors)
 		rc = -EIO;
-	free(f->ab);
-	free(f->ba);
+	xs_shm_detach(&shm[0]);
+	xs_shm_detach(&shm[1]);
 	free(f);
 	return rc;
 }
@@ -364,15 +376,22 @@ BENCH_INLINE void floor_prod_loop(struct floor_ring *r, size_t sz)
 	__atomic_store_n(&r->write, pos, __ATOMIC_RELEASE);
 }
 
+/* Consumer: takes what is published in bursts of up to 64 messages, one
+ * copy per burst (as a burst dequeue does), checks each sequence number, and
+ * releases space every `batch` messages and whenever it has caught up. */
+#define FLOOR_BURST 64
 BENCH_INLINE void floor_cons_loop(struct floor_ring *r, size_t sz)
 {
-	uint64_t msg[128], pos = 0, avail = 0, n = r->msgs, errors = 0;
-	uint32_t batch = r->batch, inb = 0;
+	static __thread uint64_t buf[FLOOR_BURST * 128];
+	uint64_t pos = 0, avail = 0, released = 0, n = r->msgs, errors = 0, cap = r->mask + 1;
+	uint32_t batch = r->batch;
 	struct bench_spin spin = {0};
 	const int paced = r->paced;
 
 	bench_barrier_wait(&r->bar);
 	while (pos < n) {
+		uint64_t k, j, cut;
+
 		if (pos == avail) {
 			/* Acquire pairs with the producer's Release of write. */
 			while ((avail = __atomic_load_n(&r->write, __ATOMIC_ACQUIRE)) == pos) {
@@ -383,26 +402,30 @@ BENCH_INLINE void floor_cons_loop(struct floor_ring *r, size_t sz)
 			}
 			bench_spin_got_n(&spin, (uint32_t)(avail - pos));
 		}
-		memcpy(msg, r->slots + (pos & r->mask) * sz, sz);
-		errors += msg[0] != pos;
-		if ((pos & 255) == 0) {
-			/* Acquire pairs with the producer's Release store of cut. */
-			uint64_t cut = __atomic_load_n(&r->cut, __ATOMIC_ACQUIRE);
-
-			n = cut < n ? cut : n;
-		}
-		pos++;
-		if (++inb == batch || pos == avail) {
+		k = avail - pos;
+		if (k > FLOOR_BURST)
+			k = FLOOR_BURST;
+		if (k > cap - (pos & r->mask)) /* up to the end of the ring */
+			k = cap - (pos & r->mask);
+		if (k > n - pos)
+			k = n - pos;
+		memcpy(buf, r->slots + (pos & r->mask) * sz, k * sz);
+		for (j = 0; j < k; j++)
+			errors += buf[j * (sz / 8)] != pos + j;
+		pos += k;
+		if (pos - released >= batch || pos == avail) {
 			/* Release: our reads of the slots happen before the
 			 * producer may overwrite them. */
 			__atomic_store_n(&r->read, pos, __ATOMIC_RELEASE);
-			inb = 0;
+			released = pos;
 		}
+		/* Acquire pairs with the producer's Release store of cut. */
+		cut = __atomic_load_n(&r->cut, __ATOMIC_ACQUIRE);
+		n = cut < n ? cut : n;
 	}
 	r->t_end = bench_ticks();
 	r->errors = errors;
 }
-
 
 static void *floor_prod(void *p)
 {

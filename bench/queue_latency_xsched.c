@@ -29,8 +29,6 @@
 #include "xsched/shm.h"
 #include "xsched/spsc.h"
 
-static int xq_exp = -1; /* EXPERIMENT */
-
 /* One queue: its segment and both ends. The ends are used by different
  * threads, so each sits on its own 128-byte region. */
 struct xq_chan {
@@ -83,8 +81,6 @@ static void xq_close(struct xq_pair *p)
 
 static int xq_open(const struct ql_cfg *c, struct xq_pair **out, struct ql_result *r)
 {
-	if (xq_exp < 0)
-		xq_exp = getenv("XQ_EXP") ? atoi(getenv("XQ_EXP")) : 0;
 	struct xq_pair *p;
 	int rc, h1 = 0, h2 = 0;
 
@@ -139,43 +135,6 @@ BENCH_INLINE const void *xq_wait(struct xs_spsc *q)
 	return slot;
 }
 
-/* EXPERIMENT (temporary): candidate xs_spsc_poll() variants. */
-static __thread uint32_t xq_skip, xq_mark, xq_lastk;
-BENCH_INLINE const void *xq_poll(struct xs_spsc *q)
-{
-	if (XS_LIKELY(xq_exp <= 0))
-		return xs_spsc_poll(q);
-	if (q->pos == q->limit) {
-		if ((xq_exp & 2) && xq_skip) {
-			xq_skip--;
-			return NULL;
-		}
-		if (xs_spsc_cons_sync(q) < 0)
-			return NULL;
-		if (q->pos == q->limit) {
-			uint32_t k = (uint32_t)q->pos - xq_mark;
-
-			xq_mark = (uint32_t)q->pos;
-			if (k)
-				xq_lastk = k;
-			if (xq_exp & 4)
-				xs_spsc_finalize(q); /* lazy release: now, off the critical path */
-			if ((xq_exp & 1) || ((xq_exp & 8) && xq_lastk <= 1))
-				xs__spsc_prefetch_next(q);
-			if (xq_exp & 2)
-				xq_skip = k > 1 ? (k < 64 ? k : 64) - 1 : 0;
-			return NULL;
-		}
-	}
-	return xs__spsc_slot(q, q->pos++);
-}
-#define xs_spsc_poll(q) xq_poll(q)
-BENCH_INLINE void xq_fin(struct xs_spsc *q)
-{
-	if (!(xq_exp > 0 && (xq_exp & 4)) || q->pos - q->published >= (q->mask + 1) / 2)
-		xs_spsc_finalize(q);
-}
-
 /* Receive, the runtime's way: xs_spsc_poll(), and when it finds nothing one
  * bench_relax() (xs_cpu_relax(), an idle reactor round) before the next. */
 BENCH_INLINE const void *xq_poll_relax(struct xs_spsc *q)
@@ -200,7 +159,7 @@ BENCH_INLINE const void *xq_recv(struct xs_spsc *q, int paced)
 	do {                                                 \
 		const void *s_ = xq_recv(&(ch)->c, paced_);  \
 		memcpy((m), s_, (sz));                       \
-		xq_fin(&(ch)->c);                  \
+		xs_spsc_finalize(&(ch)->c);                  \
 	} while (0)
 #define XQ_SEND(ch, m, sz) xq_send(&(ch)->p, (m), (sz))
 
@@ -309,7 +268,7 @@ BENCH_INLINE void xq_burst_cons(struct ql_run *run, size_t sz)
 			i++;
 			k++;
 		} while (k < XQ_BURST && i < n && (slot = xs_spsc_poll(q)) != NULL);
-		xq_fin(q);
+		xs_spsc_finalize(q);
 		n = ql_stream_seen_cut(run, n);
 	}
 	run->t_end = bench_ticks();
@@ -443,7 +402,7 @@ BENCH_INLINE void xq_oneway_cons(struct ql_run *run, size_t sz)
 		uint64_t t = bench_ticks();
 
 		memcpy(in, slot, sz);
-		xq_fin(q);
+		xs_spsc_finalize(q);
 		if (in[0] == QL_STOP)
 			break;
 		err += in[0] != expect;
@@ -588,7 +547,7 @@ BENCH_INLINE int xrt_a_step(struct xrt *s, size_t sz)
 		return 0;
 	}
 	memcpy(in, slot, sz);
-	xq_fin(rx);
+	xs_spsc_finalize(rx);
 	t1 = bench_ticks();
 	s->err += in[0] != s->i;
 	if (bench_window_step(&s->w, s->i, t1))
@@ -625,7 +584,7 @@ BENCH_INLINE int xrt_b_step(struct xrt *s, size_t sz)
 	}
 	if (s->pp) {
 		memcpy(in, slot, sz);
-		xq_fin(rx);
+		xs_spsc_finalize(rx);
 		if (in[0] == QL_STOP)
 			return XS_RT_DONE;
 		xq_send(tx, in, sz);
@@ -637,7 +596,7 @@ BENCH_INLINE int xrt_b_step(struct xrt *s, size_t sz)
 		s->msgs++;
 		k++;
 	} while (k < XQ_BURST && s->msgs < s->n && (slot = xs_spsc_poll(rx)) != NULL);
-	xq_fin(rx);
+	xs_spsc_finalize(rx);
 	s->n = ql_stream_seen_cut(s->run, s->n);
 	if (s->msgs == s->n) {
 		s->t_end = bench_ticks();

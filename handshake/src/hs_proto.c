@@ -111,7 +111,7 @@ static const struct xs_hs_proto hs_protos[] = {
 		.objects = { O_ALLOC(1), O_TPU(1), O_PROG(48), O_P2W(1), O_W2P(1) },
 		.alloc_format = XS_ALLOC_FMT_2_0, .alloc_join = XS_HS_JOIN_INDEX,
 		.slab_size = XS_HS_SLAB_SIZE, .bindings = XS_BIND_V3,
-		.confidence = XS_HS_INFERRED, .sessions = 0,
+		.confidence = XS_HS_INFERRED, .sessions = 1,
 		.era = "agave 4.0.x (shaq 1.0.2, rts-alloc 2.0.0)",
 		.lines = "4.0.x",
 		.note = "VERSION 3 read in 4.0.0-beta.3 and at the 4.0 branch point, not in a final "
@@ -132,7 +132,7 @@ static const struct xs_hs_proto hs_protos[] = {
 		.objects = { O_ALLOC(1), O_TPU(1), O_PROG(80), O_P2W(1), O_W2P(1) },
 		.alloc_format = XS_ALLOC_FMT_3_0, .alloc_join = XS_HS_JOIN_CLAIM,
 		.slab_size = XS_HS_SLAB_SIZE, .bindings = XS_BIND_5,
-		.confidence = XS_HS_READ, .sessions = 0,
+		.confidence = XS_HS_READ, .sessions = 1,
 		.era = "agave 4.1.x, 4.2.x (shaq 3.0.0 = format 2.0, rts-alloc 4.0.0 = format 3.0)",
 		.lines = "4.1.x, 4.2.x; default for 4.3.x (4 or 5 there, open)",
 		.note = "messages validated with bindings 5.x (4.3: adds PARTIAL_BATCH_CANCELLED), "
@@ -153,11 +153,12 @@ static const struct xs_hs_proto hs_protos[] = {
 		.objects = { O_ALLOC(1), O_TPU(1), O_PROG(80), O_P2C(32), O_C2P, O_P2W(1), O_W2P(1) },
 		.alloc_format = XS_ALLOC_FMT_3_0, .alloc_join = XS_HS_JOIN_CLAIM,
 		.slab_size = XS_HS_SLAB_SIZE, .bindings = XS_BIND_5,
-		.confidence = XS_HS_READ, .sessions = 0,
+		.confidence = XS_HS_READ, .sessions = 1,
 		.era = "agave 091bee17 (VERSION 5: check-worker MPMC queues)",
 		.lines = "agave master after 2026-08-03 (undated); possibly 4.3.x",
 		.note = "wire read in agave 091bee17 (no golden files); which release line ships it is "
-			"open; allocator slots of Agave's check workers not read (server claims 1 + W)",
+			"open; allocator slots of Agave's check workers not read (xsched's server claims "
+			"them from the top of the slot table, so the client's claims get 1 + W + k)",
 	},
 	{
 		/* agave-sdk scheduler-handshake, earlier shared.rs (4b28797b):
@@ -175,7 +176,7 @@ static const struct xs_hs_proto hs_protos[] = {
 		.alloc_format = XS_ALLOC_FMT_4_0, .alloc_join = XS_HS_JOIN_CLAIM,
 		.alloc_check_slots = 1,
 		.slab_size = XS_HS_SLAB_SIZE, .bindings = XS_BIND_6,
-		.confidence = XS_HS_INFERRED, .sessions = 0,
+		.confidence = XS_HS_INFERRED, .sessions = 1,
 		.era = "agave-scheduler-handshake 6.x, earlier layout (u16 flags)",
 		.lines = "4.4.x candidate (the other one is sdk7)",
 		.note = "inferred: this layout (u16 flags @64, no capacity validation, read at "
@@ -198,7 +199,7 @@ static const struct xs_hs_proto hs_protos[] = {
 		.alloc_format = XS_ALLOC_FMT_4_0, .alloc_join = XS_HS_JOIN_CLAIM,
 		.alloc_check_slots = 1,
 		.slab_size = XS_HS_SLAB_SIZE, .bindings = XS_BIND_6,
-		.confidence = XS_HS_INFERRED, .sessions = 0,
+		.confidence = XS_HS_INFERRED, .sessions = 1,
 		.era = "agave-scheduler-handshake (agave-sdk 1d705b20: u64 flags, validate)",
 		.lines = "4.4.x (best inference; 4.4.1 released 2026-11-05) and master",
 		.note = "inferred: this layout (u64 flags @80 with capacity validation) is handshake "

@@ -269,6 +269,11 @@ static int conn_logon(struct xs_hs_server *s, struct hs_conn *c, struct xs_vsess
 		conn_reject(s, c, err, reason);
 		return V_DONE;
 	}
+	/* VERSION 5: the logon has no check_worker_count; the server's own
+	 * setting decides how many check workers share the check queues */
+	if (s->proto->nglobal == XS_HS_GLOBAL_SHMEM_CHECK &&
+	    s->proto->field_off[XS_LF_CHECK_WORKER_COUNT] == XS_LF_ABSENT)
+		lg.check_worker_count = s->opts.check_workers ? s->opts.check_workers : 1;
 	/* The client process, for peer-death watching, while the socket is
 	 * open: a client gone already (reaped) is no session. */
 	pidfd = xs__hs_peer_pidfd(c->fd, c->pid, c->boot_ns, 0);
@@ -761,6 +766,9 @@ int xs_hs_server_listen(const struct xs_hs_server_opts *opts, struct xs_hs_serve
 				 xs_hs_proto_get(version) ? " by the server yet (wire codecs only)" : "");
 	if (opts->huge > XS_HS_HUGE_EACH)
 		return xs_seterr(-EINVAL, "huge-page policy %u unknown", opts->huge);
+	if (opts->check_workers > XS_HS_MAX_CHECK_WORKERS)
+		return xs_seterr(-EINVAL, "check_workers %u outside 1..=%u", opts->check_workers,
+				 XS_HS_MAX_CHECK_WORKERS);
 	len = xs__hs_sockaddr(&sa, opts->path);
 	if (len < 0)
 		return len;

@@ -27,6 +27,7 @@
 #include "xsched/alloc.h"
 #include "xsched/handshake.h"
 #include "xsched/metrics.h"
+#include "xsched/mpmc.h"
 #include "xsched/spsc.h"
 
 #define DEFAULT_INTERVAL_MS 100u
@@ -155,7 +156,9 @@ static const uint32_t rec_size[XS_MSECT_COUNT] = {
 /* ------------------------------------------------------------ writer */
 
 struct mqueue {
-	const struct xs_spsc *q;
+	const struct xs_spsc *q;  /* SPSC queues (xs_metrics_queue_full_counter() finds them) */
+	const uint64_t *wr, *rd;  /* the shared cursors: write / read (SPSC), producer_publication
+	                             / consumer_release (MPMC); NULL when unmapped */
 	const uint64_t *full; /* the producer's counter, or NULL */
 };
 
@@ -220,12 +223,36 @@ static int add_queue(struct xs_metrics *m, const struct xs_spsc *q, const char *
 	if (!r)
 		return -XS_E_INTERNAL;
 	m->q[m->nq].q = q;
+	m->q[m->nq].wr = q->wr;
+	m->q[m->nq].rd = q->rd;
 	m->q[m->nq].full = NULL;
 	m->nq++;
 	copy_name(r->name, sizeof(r->name), name);
 	r->role = role;
 	r->format = q->format;
 	r->capacity = xs_spsc_capacity(q);
+	r->write = r->read = r->full = XS_METRICS_NA;
+	return 0;
+}
+
+/* An MPMC check queue: write = producer_publication, read = consumer_release
+ * (the handle's role-neutral pointers: own publication/release and the peer's). */
+static int add_mpmc(struct xs_metrics *m, const struct xs_mpmc *q, const char *name, unsigned role)
+{
+	struct xs_metrics_queue_shm *r = sect_rec(m, XS_MSECT_QUEUE, (unsigned)m->nq);
+	int prod = q->role == XS_MPMC_PRODUCER;
+
+	if (!r)
+		return -XS_E_INTERNAL;
+	m->q[m->nq].q = NULL;
+	m->q[m->nq].wr = prod ? q->done : q->peer;
+	m->q[m->nq].rd = prod ? q->peer : q->done;
+	m->q[m->nq].full = NULL;
+	m->nq++;
+	copy_name(r->name, sizeof(r->name), name);
+	r->role = role;
+	r->format = q->format;
+	r->capacity = xs_mpmc_capacity(q);
 	r->write = r->read = r->full = XS_METRICS_NA;
 	return 0;
 }
@@ -254,7 +281,30 @@ static int add_queues(struct xs_metrics *m, const struct xs_metrics_opts *o)
 		if ((r = add_queue(m, &w[i].worker_to_pack, name, in)) < 0)
 			return r;
 	}
+	/* the check queues (VERSION 5, SDK); the validator side samples them
+	 * through check worker 0's handles (every handle sees the same cursors) */
+	if (o->session && o->session->has_check_queues) {
+		if ((r = add_mpmc(m, &o->session->pack_to_check, "pack_to_check_worker", out)) < 0 ||
+		    (r = add_mpmc(m, &o->session->check_to_pack, "check_worker_to_pack", in)) < 0)
+			return r;
+	} else if (!o->session && o->vsession->has_check_queues && o->vsession->check_workers) {
+		const struct xs_hs_check_worker *c = &o->vsession->check_workers[0];
+
+		if ((r = add_mpmc(m, &c->pack_to_check, "pack_to_check_worker", out)) < 0 ||
+		    (r = add_mpmc(m, &c->check_to_pack, "check_worker_to_pack", in)) < 0)
+			return r;
+	}
 	return 0;
+}
+
+/* Queue records of a session: 2 + 2W, + 2 with check queues. */
+static uint32_t nqueues(const struct xs_metrics_opts *o)
+{
+	uint32_t nw = o->session ? o->session->num_workers : o->vsession->num_workers;
+	int chk = o->session ? o->session->has_check_queues
+			     : o->vsession->has_check_queues && o->vsession->check_workers;
+
+	return 2 + 2 * nw + (chk ? 2 : 0);
 }
 
 /* Which allocator worker indexes this process holds. */
@@ -375,7 +425,7 @@ static void sample_locked(struct xs_metrics *m)
 	}
 	for (int i = 0; m->q && i < m->nq; i++) {
 		struct xs_metrics_queue_shm *rec = sect_rec(m, XS_MSECT_QUEUE, (unsigned)i);
-		const struct xs_spsc *q = m->q[i].q;
+		const struct mqueue *q = &m->q[i];
 
 		/* the shared cursors in the queue file, each stored by its own
 		 * side with a release; relaxed here: a depth is a gauge, nothing
@@ -612,10 +662,8 @@ int xs_metrics_create(struct xs_metrics **out, struct xs_rt *rt, const struct xs
 	count[XS_MSECT_LTHREAD] = (uint32_t)m->nl;
 	count[XS_MSECT_HIST] = XS_MSTAGE_COUNT * (uint32_t)m->nl;
 	if (o.session || o.vsession) {
-		uint32_t nw = o.session ? o.session->num_workers : o.vsession->num_workers;
-
 		count[XS_MSECT_SESSION] = 1;
-		count[XS_MSECT_QUEUE] = 2 + 2 * nw;
+		count[XS_MSECT_QUEUE] = nqueues(&o);
 		m->alloc = o.session ? (o.session->num_allocs && o.session->allocs ? o.session->allocs[0] : NULL)
 				     : o.vsession->tpu_alloc;
 		m->peer = o.session ? o.session->peer_pid : o.vsession->peer_pid;

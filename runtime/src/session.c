@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Session glue: the standard plan for a session (one "tpu" lthread, one "w<i>"
- * lthread per worker pair) on the node of the session's shared memory, with
- * the user's callbacks inside the poll functions.
+ * lthread per worker pair; with check queues (VERSION 5, SDK) the client's
+ * "chk" lthread or the validator's "c<k>" per check worker) on the node of
+ * the session's shared memory, with the user's callbacks inside the poll
+ * functions. Consumer queues of shaq format 3.0 are registered for
+ * XS_IDLE_FUTEX with the lthread that reads them.
  *
  * Each lthread's context (session pointer, its worker number, a copy of the
  * callbacks) is small and copied by the runtime into the reactor's node-local
@@ -30,6 +33,7 @@
 #include "xsched/alloc.h"
 #include "xsched/guard.h"
 #include "xsched/handshake.h"
+#include "xsched/mpmc.h"
 #include "xsched/msg.h"
 #include "xsched/spsc.h"
 
@@ -38,16 +42,18 @@
 /* Context of one client lthread (copied into node-local memory). */
 struct cctx {
 	struct xs_session *s;
-	int worker; /* -1: the tpu lthread */
+	int worker; /* XS_RT_TASK_TPU, XS_RT_TASK_CHECK, or the worker */
 	unsigned burst;
+	unsigned bindings; /* enum xs_bindings_id of the session */
 	struct xs_rt_client_cbs cbs;
 };
 
 /* Context of one validator-side lthread. */
 struct vctx {
 	struct xs_vsession *s;
-	int worker;
+	int worker; /* XS_RT_TASK_TPU, the worker, or XS_RT_TASK_CHECK - k */
 	unsigned burst;
+	unsigned bindings;
 	struct xs_rt_validator_cbs cbs;
 };
 
@@ -187,11 +193,44 @@ static int drain(struct xs_spsc *q, unsigned burst, int (*each)(void *ctx, const
 	return i < burst ? empty_or_err(q, (int)i) : (int)i;
 }
 
-/* Per-message adapters: a missing user callback consumes the message. */
+/*
+ * Take up to @p burst messages from MPMC consumer @p q (one reservation),
+ * hand each to @p each and release them together. Messages stay valid until
+ * the release. An empty queue, or an earlier release still waiting for its
+ * turn (-XS_EQ_STALLED: a slower consumer ahead of us), is 0 items.
+ * @return messages taken, the callback's error, or the queue's sticky error.
+ */
+static int drain_mpmc(struct xs_mpmc *q, unsigned burst, int (*each)(void *ctx, const void *m),
+		      void *ctx)
+{
+	uint64_t pos;
+	uint32_t n, i;
+	int r, rr;
+
+	r = xs_mpmc_reserve_read(q, burst, &pos, &n);
+	if (r == -EAGAIN || r == -XS_EQ_STALLED)
+		return 0;
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++)
+		if ((r = each(ctx, xs_mpmc_slot(q, pos + i))) < 0)
+			break;
+	rr = xs_mpmc_release(q);
+	if (r < 0)
+		return r;
+	if (rr < 0 && rr != -XS_EQ_STALLED)
+		return rr;
+	return (int)n;
+}
+
+/* Per-message adapters: on_msg when set, else the typed callback; a
+ * missing callback consumes the message. */
 static int each_progress(void *ctx, const void *m)
 {
 	struct cctx *c = ctx;
 
+	if (c->cbs.on_msg)
+		return c->cbs.on_msg(c->cbs.user, XS_RT_TASK_TPU, XS_MSG_PROGRESS, c->bindings, m);
 	return c->cbs.on_progress ? c->cbs.on_progress(c->cbs.user, m) : 0;
 }
 
@@ -199,6 +238,8 @@ static int each_tpu(void *ctx, const void *m)
 {
 	struct cctx *c = ctx;
 
+	if (c->cbs.on_msg)
+		return c->cbs.on_msg(c->cbs.user, XS_RT_TASK_TPU, XS_MSG_TPU_TO_PACK, c->bindings, m);
 	return c->cbs.on_tpu ? c->cbs.on_tpu(c->cbs.user, m) : 0;
 }
 
@@ -206,7 +247,34 @@ static int each_result(void *ctx, const void *m)
 {
 	struct cctx *c = ctx;
 
+	if (c->cbs.on_msg)
+		return c->cbs.on_msg(c->cbs.user, c->worker, XS_MSG_WORKER_TO_PACK, c->bindings, m);
 	return c->cbs.on_result ? c->cbs.on_result(c->cbs.user, c->worker, m) : 0;
+}
+
+static int each_check_result(void *ctx, const void *m)
+{
+	struct cctx *c = ctx;
+
+	if (c->cbs.on_msg)
+		return c->cbs.on_msg(c->cbs.user, XS_RT_TASK_CHECK, XS_MSG_CHECK_TO_PACK, c->bindings, m);
+	return c->cbs.on_check_result ? c->cbs.on_check_result(c->cbs.user, c->bindings, m) : 0;
+}
+
+/* Index of validator check worker of context @p c. */
+static int vcheck_index(const struct vctx *c)
+{
+	return XS_RT_TASK_CHECK - c->worker;
+}
+
+static int each_check(void *ctx, const void *m)
+{
+	struct vctx *c = ctx;
+	int k = vcheck_index(c);
+
+	return c->cbs.on_check ? c->cbs.on_check(c->cbs.user, k, c->bindings, m,
+						 &c->s->check_workers[k].check_to_pack)
+			       : 0;
 }
 
 static int each_work(void *ctx, const void *m)
@@ -252,6 +320,21 @@ static int client_worker_poll(void *arg)
 	return items;
 }
 
+static int client_check_poll(void *arg)
+{
+	struct cctx *c = arg;
+	int items, r;
+
+	if ((items = drain_mpmc(&c->s->check_to_pack, c->burst, each_check_result, c)) < 0)
+		return items;
+	if (c->cbs.check_poll) {
+		if ((r = c->cbs.check_poll(c->cbs.user, &c->s->pack_to_check)) < 0)
+			return r;
+		items += r;
+	}
+	return items;
+}
+
 static int client_init(void *arg)
 {
 	struct cctx *c = arg;
@@ -281,6 +364,31 @@ static int validator_worker_poll(void *arg)
 	return drain(&c->s->workers[c->worker].pack_to_worker, c->burst, each_work, c);
 }
 
+/* One check worker: requests taken one at a time (each a reservation of
+ * one slot), so that the C workers share a burst rather than one taking it
+ * all. */
+static int validator_check_poll(void *arg)
+{
+	struct vctx *c = arg;
+	int k = vcheck_index(c);
+	unsigned i;
+	int r;
+
+	for (i = 0; i < c->burst; i++) {
+		r = drain_mpmc(&c->s->check_workers[k].pack_to_check, 1, each_check, c);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+	}
+	if (c->cbs.check_poll) {
+		if ((r = c->cbs.check_poll(c->cbs.user, k, &c->s->check_workers[k].check_to_pack)) < 0)
+			return r;
+		return (int)i + r;
+	}
+	return (int)i;
+}
+
 static int validator_init(void *arg)
 {
 	struct vctx *c = arg;
@@ -302,14 +410,68 @@ static void validator_fini(void *arg)
 struct side {
 	const void *session;
 	uint32_t workers;
+	uint32_t checks;   /* check lthreads after the workers: client 0/1, validator C */
+	const char *check_name; /* "chk" (one) or "c" + index */
 	/* xs_rt_session_node() or xs_rt_vsession_node() */
 	int (*locate)(const struct xs_topo *t, const void *session, struct xs_mem_loc *loc);
-	void *ctx;       /* workers + 1 contexts of ctx_size bytes: tpu, then w0, w1, ... */
+	/* register the format-3.0 consumer queues of lthread @p lt (task @p i) */
+	int (*waits)(struct xs_rt *rt, int lt, const void *session, int i);
+	void *ctx;       /* 1 + workers + checks contexts of ctx_size bytes: tpu, w0, w1, ..., checks */
 	size_t ctx_size;
-	xs_rt_poll_fn tpu_poll, worker_poll;
+	xs_rt_poll_fn tpu_poll, worker_poll, check_poll;
 	xs_rt_init_fn init;
 	xs_rt_fini_fn fini;
 };
+
+/* Register one consumer queue for XS_IDLE_FUTEX when its format has a
+ * waiters line (3.0); other formats stay unregistered (backoff). */
+static int wait_spsc(struct xs_rt *rt, int lt, const struct xs_spsc *q)
+{
+	struct xs_shaq_waitref ref;
+
+	if (xs_spsc_waitref(q, &ref) < 0)
+		return 0;
+	return xs_rt_lthread_wait_on(rt, lt, &ref);
+}
+
+static int wait_mpmc(struct xs_rt *rt, int lt, const struct xs_mpmc *q)
+{
+	struct xs_shaq_waitref ref;
+
+	if (xs_mpmc_waitref(q, &ref) < 0)
+		return 0;
+	return xs_rt_lthread_wait_on(rt, lt, &ref);
+}
+
+/* Client: tpu reads progress + tpu_to_pack, w<i> worker_to_pack[i], chk
+ * check_worker_to_pack. */
+static int waits_client(struct xs_rt *rt, int lt, const void *session, int i)
+{
+	const struct xs_session *s = session;
+	int r;
+
+	if (i == 0) {
+		if ((r = wait_spsc(rt, lt, &s->progress)) < 0)
+			return r;
+		return wait_spsc(rt, lt, &s->tpu_to_pack);
+	}
+	if ((uint32_t)i <= s->num_workers)
+		return wait_spsc(rt, lt, &s->workers[i - 1].worker_to_pack);
+	return wait_mpmc(rt, lt, &s->check_to_pack);
+}
+
+/* Validator: tpu only produces; w<i> reads pack_to_worker[i], c<k> its
+ * handle on pack_to_check_worker. */
+static int waits_validator(struct xs_rt *rt, int lt, const void *session, int i)
+{
+	const struct xs_vsession *s = session;
+
+	if (i == 0)
+		return 0;
+	if ((uint32_t)i <= s->num_workers)
+		return wait_spsc(rt, lt, &s->workers[i - 1].pack_to_worker);
+	return wait_mpmc(rt, lt, &s->check_workers[(uint32_t)i - 1 - s->num_workers].pack_to_check);
+}
 
 static int locate_client(const struct xs_topo *t, const void *s, struct xs_mem_loc *loc)
 {
@@ -351,15 +513,28 @@ static int build(struct xs_rt *rt, struct xs_plan **plan_out, const struct xs_to
 		snprintf(msg, sizeof(msg), "session memory node unknown (%s)",
 			 xs_topo_is_system(t) ? xs_strerror(mem_r) : "topology is not this machine");
 	}
-	n = xs_tasks_std(tasks, XS_PLAN_MAX_TASKS, (int)sd->workers);
+	n = xs_tasks_std(tasks, XS_PLAN_MAX_TASKS - (int)sd->checks, (int)sd->workers);
 	if (n < 0)
-		return xs_seterr(-XS_ERT_SESSION, "session has %u workers (at most %d)", sd->workers,
-				 XS_PLAN_MAX_TASKS - 1);
+		return xs_seterr(-XS_ERT_SESSION, "session has %u workers and %u check lthreads "
+				 "(at most %d tasks)", sd->workers, sd->checks, XS_PLAN_MAX_TASKS);
+	for (uint32_t k = 0; k < sd->checks; k++) {
+		struct xs_task *tk = &tasks[n + (int)k];
+
+		memset(tk, 0, sizeof(*tk));
+		tk->kind = XS_TASK_EXTRA;
+		tk->index = (int)k;
+		if (sd->checks == 1 && !strcmp(sd->check_name, "chk"))
+			snprintf(tk->name, sizeof(tk->name), "chk");
+		else
+			snprintf(tk->name, sizeof(tk->name), "%s%u", sd->check_name, k);
+	}
+	n += (int)sd->checks;
 	specs = calloc((size_t)n, sizeof(*specs));
 	if (!specs)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
-		specs[i].poll = i ? sd->worker_poll : sd->tpu_poll;
+		specs[i].poll = i == 0 ? sd->tpu_poll
+			      : (uint32_t)i <= sd->workers ? sd->worker_poll : sd->check_poll;
 		specs[i].arg = (uint8_t *)sd->ctx + sd->ctx_size * (size_t)i;
 		specs[i].arg_size = sd->ctx_size; /* copied by the runtime */
 		specs[i].init = sd->init;
@@ -373,6 +548,12 @@ static int build(struct xs_rt *rt, struct xs_plan **plan_out, const struct xs_to
 		xs__plan_note(plan, "%s", msg);
 	r = xs_rt_add_plan(rt, plan, specs);
 	free(specs);
+	for (int i = 0; r >= 0 && i < n; i++) {
+		int e = sd->waits(rt, r + i, sd->session, i);
+
+		if (e < 0)
+			r = e; /* the lthreads stay added: destroy the runtime, then the plan */
+	}
 	if (r < 0 || !plan_out)
 		xs_plan_destroy(plan);
 	else
@@ -482,7 +663,7 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 {
 	struct cctx *ctx;
 	struct side sd;
-	uint32_t w;
+	uint32_t w, nchk;
 	int r, watch;
 
 	if (plan_out)
@@ -496,18 +677,22 @@ int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_se
 	watch = cbs->on_peer_death || cbs->stop_on_peer_death;
 	if (watch && (r = pwatch_check(rt, s->peer_pidfd, s->peer_pid, "client")) < 0)
 		return r;
-	ctx = calloc(w + 1, sizeof(*ctx));
+	nchk = s->has_check_queues ? 1 : 0;
+	ctx = calloc(w + 1 + nchk, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	for (uint32_t i = 0; i <= w; i++) {
+	for (uint32_t i = 0; i <= w + nchk; i++) {
 		ctx[i].s = s;
-		ctx[i].worker = (int)i - 1;
+		ctx[i].worker = i <= w ? (int)i - 1 : XS_RT_TASK_CHECK;
 		ctx[i].burst = cbs->burst ? cbs->burst : DEFAULT_BURST;
+		ctx[i].bindings = s->proto ? s->proto->bindings : XS_BIND_V2;
 		ctx[i].cbs = *cbs;
 	}
-	sd = (struct side){ .session = s, .workers = w, .locate = locate_client, .ctx = ctx,
+	sd = (struct side){ .session = s, .workers = w, .checks = nchk, .check_name = "chk",
+			    .locate = locate_client, .waits = waits_client, .ctx = ctx,
 			    .ctx_size = sizeof(*ctx), .tpu_poll = client_tpu_poll,
-			    .worker_poll = client_worker_poll, .init = client_init, .fini = client_fini };
+			    .worker_poll = client_worker_poll, .check_poll = client_check_poll,
+			    .init = client_init, .fini = client_fini };
 	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
 	if (r >= 0 && watch) {
@@ -526,7 +711,7 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 {
 	struct vctx *ctx;
 	struct side sd;
-	uint32_t w;
+	uint32_t w, nchk;
 	int r, watch;
 
 	if (plan_out)
@@ -540,19 +725,25 @@ int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs
 	watch = cbs->on_peer_death || cbs->stop_on_peer_death;
 	if (watch && (r = pwatch_check(rt, s->peer_pidfd, s->peer_pid, "validator")) < 0)
 		return r;
-	ctx = calloc(w + 1, sizeof(*ctx));
+	nchk = s->has_check_queues ? s->num_check_workers : 0;
+	if (nchk && !s->check_workers)
+		return xs_seterr(-XS_ERT_SESSION, "validator session with %u check workers and no "
+				 "check queue handles", nchk);
+	ctx = calloc(w + 1 + nchk, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	for (uint32_t i = 0; i <= w; i++) {
+	for (uint32_t i = 0; i <= w + nchk; i++) {
 		ctx[i].s = s;
-		ctx[i].worker = (int)i - 1;
+		ctx[i].worker = i <= w ? (int)i - 1 : XS_RT_TASK_CHECK - (int)(i - 1 - w);
 		ctx[i].burst = cbs->burst ? cbs->burst : DEFAULT_BURST;
+		ctx[i].bindings = s->proto ? s->proto->bindings : XS_BIND_V2;
 		ctx[i].cbs = *cbs;
 	}
-	sd = (struct side){ .session = s, .workers = w, .locate = locate_validator, .ctx = ctx,
+	sd = (struct side){ .session = s, .workers = w, .checks = nchk, .check_name = "c",
+			    .locate = locate_validator, .waits = waits_validator, .ctx = ctx,
 			    .ctx_size = sizeof(*ctx), .tpu_poll = validator_tpu_poll,
-			    .worker_poll = validator_worker_poll, .init = validator_init,
-			    .fini = validator_fini };
+			    .worker_poll = validator_worker_poll, .check_poll = validator_check_poll,
+			    .init = validator_init, .fini = validator_fini };
 	r = build(rt, plan_out, t, po, &sd);
 	free(ctx);
 	if (r >= 0 && watch) {

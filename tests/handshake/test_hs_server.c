@@ -744,8 +744,12 @@ static void t_listen_bad_args(void)
 	o.path = longp;
 	T_ERR(xs_hs_server_listen(&o, &srv), -ENAMETOOLONG);
 	o.path = th_sock_path("args");
-	o.version = 3;
+	o.version = 9; /* not a row */
 	T_ERR(xs_hs_server_listen(&o, &srv), -EINVAL);
+	o.version = 5;
+	o.check_workers = XS_HS_MAX_CHECK_WORKERS + 1;
+	T_ERR(xs_hs_server_listen(&o, &srv), -EINVAL);
+	o.check_workers = 0;
 	o.version = 0;
 	o.huge = 9;
 	T_ERR(xs_hs_server_listen(&o, &srv), -EINVAL);

@@ -20,6 +20,14 @@ const char *pu_sock_path(const char *tag)
 	return path;
 }
 
+/* Handshake VERSION of the sessions (0: the library's default). */
+static uint32_t pu_ver;
+
+void pu_use_version(uint32_t version)
+{
+	pu_ver = version;
+}
+
 struct xs_logon pu_logon(uint64_t w)
 {
 	struct xs_logon lg = {
@@ -32,12 +40,16 @@ struct xs_logon pu_logon(uint64_t w)
 		.worker_to_pack_capacity = 64,
 		.units = XS_LOGON_ITEMS,
 	};
+
+	/* the generation's own fields: check workers and check queues */
+	if (pu_ver)
+		xs_hs_logon_for(xs_hs_proto_get(pu_ver), &lg, &lg);
 	return lg;
 }
 
 struct xs_hs_server *pu_listen(const char *path)
 {
-	struct xs_hs_server_opts o = {.path = path, .replace_stale = 1};
+	struct xs_hs_server_opts o = {.path = path, .replace_stale = 1, .version = pu_ver};
 	struct xs_hs_server *srv = NULL;
 
 	T_OK(xs_hs_server_listen(&o, &srv));
@@ -54,7 +66,7 @@ struct xs_vsession *pu_serve(struct xs_hs_server *srv)
 
 struct xs_session *pu_connect(const char *path, const struct xs_logon *lg)
 {
-	struct xs_hs_client_opts o = {.path = path, .timeout_ns = 2000000000ull};
+	struct xs_hs_client_opts o = {.path = path, .version = pu_ver, .timeout_ns = 2000000000ull};
 	uint64_t end = t_now_ns() + (uint64_t)PU_WAIT_MS * 1000000ull;
 	struct xs_session *s = NULL;
 	int rc;

@@ -19,7 +19,11 @@
 
 /* A fresh socket path for this process and @p tag. */
 const char *pu_sock_path(const char *tag);
-/* The logon of these tests: @p w workers, 16 MiB allocator, 1 handle, capacities 64. */
+/* Handshake generation (VERSION number, xs_hs_proto_get()) of the sessions
+ * made from here on by pu_logon / pu_listen / pu_connect; 0: the default. */
+void pu_use_version(uint32_t version);
+/* The logon of these tests: @p w workers, 16 MiB allocator, 1 handle, capacities 64
+ * (plus what the generation of pu_use_version() needs: xs_hs_logon_for()). */
 struct xs_logon pu_logon(uint64_t w);
 
 /* A server listening at @p path (0600, stale socket replaced). */

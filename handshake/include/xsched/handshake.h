@@ -545,12 +545,27 @@ struct xs_hs_client_opts {
 	uint32_t version;       /**< VERSION to speak; 0 = XS_HS_VERSION_DEFAULT */
 	uint64_t deadline_ns;   /**< absolute CLOCK_MONOTONIC deadline for everything; 0 = use timeout_ns */
 	uint64_t timeout_ns;    /**< relative timeout when deadline_ns is 0; 0 = XS_HS_CLIENT_TIMEOUT_NS */
-	uint8_t allow_version_retry; /**< on "Version; server=S; ...", retry once with VERSION S */
+	uint8_t allow_version_retry; /**< on a version rejection ("Version; server=S; ..." or the
+	                                  SDK text), retry once with the server's generation when
+	                                  xsched speaks it (the logon converted: xs_hs_logon_for()) */
 	uint8_t require_sealed; /**< refuse objects not sealed against resizing (-XS_ESHM_UNSEALED) */
 	uint8_t force_poll;     /**< use the poll() path even when io_uring works */
-	uint8_t pad_[5];
+	uint8_t auto_negotiate; /**< find the server's generation: start with @c version (0: the
+	                             newest row, sdk7) and, on each version rejection, reconnect
+	                             with the generation the server names, at most
+	                             XS_HS_AUTO_ATTEMPTS connections in all, under the one
+	                             deadline; the logon is converted for every attempt
+	                             (xs_hs_logon_for()). Fails with -XS_EHS_VERSION naming what
+	                             the server wants and what xsched speaks when that is not
+	                             a row. The report says what was tried and chosen */
+	uint8_t pad_[4];
 	struct xs_hs_report *report; /**< optional: filled with details, on success and failure */
 };
+
+/** Connections an auto-negotiating xs_hs_connect() makes at most: the newest
+ *  generation, the server's, and one more should the server answer the
+ *  second with yet another generation (it restarted meanwhile). */
+#define XS_HS_AUTO_ATTEMPTS 3u
 
 /** Details of one xs_hs_connect() call (all fields valid after it returns). */
 struct xs_hs_report {
@@ -565,7 +580,26 @@ struct xs_hs_report {
 	uint32_t reason_len;    /**< bytes of rejection reason */
 	char reason[XS_HS_MAX_REASON + 1]; /**< server's rejection text (raw bytes, NUL-terminated) */
 	uint64_t connect_ns, logon_ns, reply_ns, join_ns; /**< duration of each phase */
+	const struct xs_hs_proto *proto; /**< generation of the last attempt (the session's on
+	                                      success; what auto negotiation chose) */
+	uint32_t attempts;      /**< connections made (1 + retries) */
+	uint32_t tried[XS_HS_AUTO_ATTEMPTS]; /**< version numbers sent, in order (rows: xs_hs_proto_get()) */
+	char wants[160];        /**< last version rejection: what the server wants ("VERSION 4",
+	                             "(handshake=8, scheduler-bindings=6, shaq=..., rts-alloc=...)"),
+	                             "" when there was none */
 };
+
+/**
+ * The logon @p in as it is sent to a server of generation @p p after a
+ * negotiation (auto_negotiate, allow_version_retry): fields @p p does not
+ * have are cleared (check_worker_count, the check queue capacities, flags),
+ * flag bits without a meaning in @p p are cleared (only VERSION 2 has one),
+ * and the fields @p p has but @p in leaves 0 get defaults: check_worker_count
+ * 1, pack_to_check_worker_capacity = pack_to_worker_capacity,
+ * check_worker_to_pack_capacity = worker_to_pack_capacity. The units stay
+ * (xs_hs_encode_logon() converts items and VERSION 1's byte sizes).
+ */
+void xs_hs_logon_for(const struct xs_hs_proto *p, const struct xs_logon *in, struct xs_logon *out);
 
 /** One banking worker's queues. */
 struct xs_hs_worker {
@@ -597,7 +631,9 @@ struct xs_session {
 	int version;              /**< VERSION spoken */
 	uint32_t num_workers;     /**< W */
 	uint32_t num_allocs;      /**< allocator handles (= logon allocator_handles) */
-	struct xs_alloc **allocs; /**< allocs[k] has allocator worker id 1 + W + k */
+	struct xs_alloc **allocs; /**< allocs[k] has allocator worker id first + k, first =
+	                               xs_hs_client_first_slot() (1 + W; SDK 1 + C + W);
+	                               claimed in the claim formats (VERSION 4, 5, SDK) */
 	struct xs_spsc tpu_to_pack; /**< consumer of struct xs_tpu_to_pack */
 	struct xs_spsc progress;    /**< consumer of struct xs_progress */
 	struct xs_hs_worker *workers; /**< [W]: pack_to_worker producer, worker_to_pack consumer */
@@ -609,7 +645,7 @@ struct xs_session {
 	                               xs_session_close()); -1 when the kernel has no
 	                               pidfd (then only peer_pid is known) */
 	int backend;              /**< enum xs_hs_backend used */
-	uint32_t num_objects;     /**< 3 + 2W */
+	uint32_t num_objects;     /**< nglobal + 2W: 3 + 2W, 5 + 2W with check queues */
 	uint32_t num_sealed;      /**< objects sealed against grow/shrink by the server */
 	uint32_t num_huge;        /**< objects backed by huge pages */
 	uint8_t *object_state;    /**< [num_objects] XS_SHM_STATE_* per descriptor index */
@@ -617,9 +653,18 @@ struct xs_session {
 };
 
 /**
- * Connect to a server, log on, receive and validate the reply, join every
- * object (allocator handles 1+W+k, queues with the roles above) and return
- * the session. On error nothing stays open or mapped.
+ * Connect to a server, log on, receive and validate the reply, check every
+ * object's own header against the generation (shaq format and kind: magic
+ * and version word, or for 0.2 / 1.0 files no magic and their version byte;
+ * the rts-alloc header word and, in the fixed-index formats, num_workers =
+ * 1 + W + H), then join every object (allocator handles: fixed slots
+ * first + k or H claims; queues with the roles above; the two MPMC check
+ * queues where the generation has them) and return the session. A mismatch
+ * names both formats ("descriptor 1 (tpu_to_pack): shaq format 3.0 SPSC,
+ * generation 4 expects format 2.0 SPSC"). In the claim generations a success
+ * reply with a wrong descriptor count is refused after the H slots were
+ * claimed and released again, as upstream. On error nothing stays open,
+ * mapped or claimed.
  * @return 0, -ETIMEDOUT (deadline), -XS_EHS_REJECTED / -XS_EHS_VERSION (the
  *   reason is in the report and xs_errmsg()), -XS_EHS_EOF, -XS_EHS_PROTOCOL,
  *   -XS_EHS_ALLOC / -XS_EHS_QUEUE (cause in the report), -XS_ESHM_UNSEALED
@@ -665,8 +710,9 @@ void xs_hs_event_log(void *file, const struct xs_hs_event *ev);
 
 /**
  * NUMA placement hook of the server: called for every object file of a
- * session (allocator, tpu_to_pack, progress_tracker, then per worker
- * pack_to_worker and worker_to_pack) with its new memfd @p fd already sized
+ * session (allocator, tpu_to_pack, progress_tracker, [the two check
+ * queues,] then per worker pack_to_worker and worker_to_pack) with its new
+ * memfd @p fd already sized
  * to its final @p size bytes and never mapped or written: whatever policy
  * the hook gives the file governs the first touch of each page, by the
  * server or by the client. The hook must not close @p fd, resize it or
@@ -705,6 +751,9 @@ struct xs_hs_server_opts {
 	xs_hs_bind_fn bind_fn;    /**< optional: place each object before its first touch
 	                               (NULL: first-touch placement, as upstream) */
 	void *bind_arg;           /**< passed to bind_fn */
+	uint32_t check_workers;   /**< VERSION 5: check workers the validator runs (its logon
+	                               has no check_worker_count): 1..=64, 0 = 1. Ignored by
+	                               the other generations (SDK: the logon's count) */
 };
 
 /** Validator (server) side of a session, from xs_hs_server_serve(). */
@@ -735,7 +784,7 @@ struct xs_vsession {
 	int backend;                  /**< enum xs_hs_backend of the server */
 	struct xs_logon logon;        /**< the logon as received (flags: XS_LOGON_*) */
 	size_t allocator_size;        /**< allocator file size */
-	uint32_t num_objects;         /**< 3 + 2W */
+	uint32_t num_objects;         /**< nglobal + 2W: 3 + 2W, 5 + 2W with check queues */
 	uint32_t num_huge;            /**< objects on huge pages */
 	uint32_t num_sealed;          /**< objects sealed */
 	uint8_t *object_state;        /**< [num_objects] XS_SHM_STATE_* per descriptor index */
@@ -783,12 +832,20 @@ void xs_hs_server_close(struct xs_hs_server *srv);
 void xs_vsession_close(struct xs_vsession *vs);
 
 /**
- * Create the objects of a session exactly as the upstream server does for
- * @p logon (already validated): allocator (num_workers 1 + W + H, 2 MiB
- * slabs, own handles 0 and 1..W), tpu_to_pack, progress_tracker and per
- * worker pack_to_worker / worker_to_pack, with the server's roles. On
- * success @p fds receives the 3 + 2W descriptors in wire order (the caller
- * sends then closes them).
+ * Create the objects of a session exactly as the upstream server of the
+ * generation @p version does for @p logon (already validated), in its
+ * order: allocator (the row's format; fixed: num_workers 1 + W + H, own
+ * handles 0 and 1..W; claim: min_workers 1 + W (+ C) + H, slot 0 claimed,
+ * SDK check workers 1..C, each execution worker its slot right before its
+ * queues), tpu_to_pack, progress_tracker, [pack_to_check_worker,
+ * check_worker_to_pack: MPMC, one handle pair per check worker], then per
+ * worker pack_to_worker / worker_to_pack, with the server's roles and the
+ * row's shaq format, element sizes and sizing. VERSION 5 logons have no
+ * check_worker_count: @p logon->check_worker_count carries the server's
+ * own setting (0 = 1); its check workers' allocator slots (not in the spec)
+ * are claimed from the top of the slot table. On success @p fds receives
+ * the nglobal + 2W descriptors in wire order (the caller sends then closes
+ * them).
  * @param reason  receives upstream's rejection text on failure ("Rts alloc;
  *                err=...", "Shaq; err=...")
  * @return 0, -XS_EHS_ALLOC, -XS_EHS_QUEUE or -errno.

@@ -391,16 +391,36 @@ void xs_rt_opts_params(const struct xs_rt_opts *o, struct xs_rt_params *p);
 struct xs_session;           /* client session, xsched/handshake.h */
 struct xs_vsession;          /* validator-side session, xsched/handshake.h */
 struct xs_spsc;              /* xsched/spsc.h */
+struct xs_mpmc;              /* xsched/mpmc.h */
 struct xs_tpu_to_pack;       /* xsched/msg.h */
 struct xs_progress;
 struct xs_pack_to_worker;
 struct xs_worker_to_pack;
+
+/** Task numbers the session glue passes to init / fini / on_msg: the
+ *  "tpu" lthread, the client's "chk" lthread, and validator check worker k
+ *  (XS_RT_TASK_CHECK - k); execution worker i is i (>= 0). */
+#define XS_RT_TASK_TPU   (-1)
+#define XS_RT_TASK_CHECK (-2)
 
 /**
  * The client's (external scheduler's) callbacks. Any callback may be NULL.
  * Each message callback returns >= 0 to go on or a negative error to stop
  * the runtime (xs_rt_join() returns it). Every message taken counts as one
  * item in the lthread's counters, plus what the *_poll callbacks return.
+ *
+ * Generations. The typed callbacks (on_progress, on_tpu, on_result) get
+ * each message as it is in the queue, with VERSION 2's struct type; that
+ * type describes the bytes where the generation's layout agrees
+ * (TpuToPackMessage: every generation; the 48-byte ProgressMessage:
+ * VERSION 1-3; WorkerToPackMessage: VERSION 1-5, with VERSION 1's and the
+ * SDK's meanings). For any generation use on_msg instead: it receives
+ * every message with its type and the session's bindings id, to be cast to
+ * that version's struct of xsched/msg.h (struct xs_v4_progress,
+ * xs_v6_progress, xs_v1_worker_to_pack, xs_v6_exec_to_pack, ...).
+ * Sessions with check queues (VERSION 5, SDK) get one more lthread, "chk":
+ * check_worker_to_pack (MPMC consumer) first, then check_poll with the
+ * pack_to_check_worker producer.
  */
 struct xs_rt_client_cbs {
 	void *user;            /**< first argument of every callback */
@@ -421,10 +441,32 @@ struct xs_rt_client_cbs {
 	void (*on_peer_death)(void *user, pid_t pid);
 	/** Nonzero: stop the runtime when the peer exits (xs_rt_join() -> -XS_ERT_PEER_GONE). */
 	int stop_on_peer_death;
+	/* ---- every generation ---- */
+	/**
+	 * Raw form of every consumer callback: when set, each message of
+	 * tpu_to_pack, progress_tracker, worker_to_pack[i] and
+	 * check_worker_to_pack comes here instead of on_tpu / on_progress /
+	 * on_result / on_check_result. @p task: XS_RT_TASK_TPU, the worker,
+	 * or XS_RT_TASK_CHECK; @p type: enum xs_msg_type (XS_MSG_TPU_TO_PACK,
+	 * XS_MSG_PROGRESS, XS_MSG_WORKER_TO_PACK, XS_MSG_CHECK_TO_PACK);
+	 * @p bindings: enum xs_bindings_id of the session (s->proto->bindings).
+	 */
+	int (*on_msg)(void *user, int task, unsigned type, unsigned bindings, const void *m);
+	/** "chk" lthread, each check_worker_to_pack message (V5: struct
+	 *  xs_worker_to_pack, SDK: struct xs_v6_check_to_pack) when on_msg is NULL. */
+	int (*on_check_result)(void *user, unsigned bindings, const void *m);
+	/** "chk" lthread, after draining: push check requests into @p pack_to_check
+	 *  (MPMC producer; V5: struct xs_pack_to_worker, SDK: struct
+	 *  xs_v6_pack_to_check). @return items pushed or an error. */
+	int (*check_poll)(void *user, struct xs_mpmc *pack_to_check);
 };
 
 /**
- * The validator side's callbacks (mock validators, tests).
+ * The validator side's callbacks (mock validators, tests). on_work's
+ * struct has one layout in every generation (flags u16 @0, the slot @8,
+ * the batch @16; the flags' meanings are the bindings'). Sessions with
+ * check queues get one lthread per check worker k ("c<k>"), each with its
+ * own handles on the shared MPMC queues (xs_vsession.check_workers[k]).
  */
 struct xs_rt_validator_cbs {
 	void *user;
@@ -440,6 +482,15 @@ struct xs_rt_validator_cbs {
 	/** Peer death, as for the client: the peer is the scheduler process. */
 	void (*on_peer_death)(void *user, pid_t pid);
 	int stop_on_peer_death;
+	/* ---- every generation ---- */
+	/** "c<k>" lthread, for each request check worker @p check_worker takes from
+	 *  pack_to_check_worker (@p m: V5 struct xs_pack_to_worker, SDK struct
+	 *  xs_v6_pack_to_check; @p bindings: enum xs_bindings_id): answer into
+	 *  @p check_to_pack (its own MPMC producer handle). */
+	int (*on_check)(void *user, int check_worker, unsigned bindings, const void *m,
+			struct xs_mpmc *check_to_pack);
+	/** "c<k>" lthread, after draining (optional). @return items or an error. */
+	int (*check_poll)(void *user, int check_worker, struct xs_mpmc *check_to_pack);
 };
 
 /*
@@ -497,15 +548,20 @@ int xs_rt_vsession_node(const struct xs_topo *t, const struct xs_vsession *s, st
  * @param plan_out receives the plan (caller destroys it after the runtime); may be NULL.
  * With on_peer_death / stop_on_peer_death set, also starts the peer watch
  * (see "Peer watch" above); a failed build leaves no watch behind.
- * @return the lthread index of "tpu" (worker i is that + 1 + i), or a negative error
- *         (-XS_ERT_NO_CORES with the plan's message, -XS_ERT_SESSION,
- *         -XS_ERT_STATE when the runtime already watches a peer, ...).
+ * Consumer queues of shaq format 3.0 (SDK sessions) are registered with
+ * xs_rt_lthread_wait_on() for the lthread that reads them, so reactors with
+ * XS_IDLE_FUTEX sleep on them.
+ * @return the lthread index of "tpu" (worker i is that + 1 + i, "chk" that +
+ *         1 + W), or a negative error (-XS_ERT_NO_CORES with the plan's
+ *         message, -XS_ERT_SESSION, -XS_ERT_STATE when the runtime already
+ *         watches a peer, ...).
  */
 int xs_rt_client_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_session *s,
 		       const struct xs_topo *t, const struct xs_plan_opts *po,
 		       const struct xs_rt_client_cbs *cbs);
 
-/** The same for a validator-side session. */
+/** The same for a validator-side session ("tpu", "w<i>", then check worker k
+ *  "c<k>" at the returned index + 1 + W + k). */
 int xs_rt_validator_build(struct xs_rt *rt, struct xs_plan **plan_out, struct xs_vsession *s,
 			  const struct xs_topo *t, const struct xs_plan_opts *po,
 			  const struct xs_rt_validator_cbs *cbs);

@@ -71,6 +71,12 @@ int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
 		   struct xs_alloc_worker_stats *per_worker, uint32_t n)
 {
 	xs_alloc_stats_file(a, st, per_worker, n);
+	if (n < a->num_workers && n) { /* totals over every worker, as documented */
+		struct xs_alloc_stats all;
+
+		xs_alloc_stats_file(a, &all, NULL, 0);
+		*st = all;
+	}
 	st->handle = a->cnt; /* plain counters: the handle's own thread only */
 	return 0;
 }
@@ -113,7 +119,7 @@ int xs_alloc_stats_file(const struct xs_alloc *a, struct xs_alloc_stats *st,
 		if (__atomic_load_n(&a->meta[s].assigned_worker, __ATOMIC_ACQUIRE) == XS_ALLOC_NULL_U32)
 			st->never_assigned++;
 
-	for (w = 0; w < a->num_workers; w++) {
+	for (w = 0; w < (n && n < a->num_workers ? n : a->num_workers); w++) {
 		struct xs_alloc_worker_stats tmp, *ws = w < n && per_worker ? &per_worker[w] : &tmp;
 
 		memset(ws, 0, sizeof(*ws));

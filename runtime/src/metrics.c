@@ -612,6 +612,37 @@ static int create_file(struct xs_metrics *m, const char *dir, char *tmp, size_t 
 	return 0;
 }
 
+/*
+ * Allocator slots a session uses: claim formats lay out thousands (the
+ * largest count that fits the metadata slabs) of which a session holds
+ * 1 + W + C + H, numbered from 0 as upstream does; records and the periodic
+ * walk cover those only. Client: up to its highest handle. Server: its own
+ * handles (TPU, workers, SDK check workers) then the client's H. Check
+ * workers of VERSION 5 hold slots from the top of the table (xsched's
+ * choice, see handshake/README.md): they are not covered.
+ */
+static uint32_t session_slots(const struct xs_metrics_opts *o, uint32_t num_workers)
+{
+	uint32_t n = 0;
+
+	if (o->session) {
+		for (uint32_t k = 0; k < o->session->num_allocs; k++)
+			if (o->session->allocs[k] && xs_alloc_worker(o->session->allocs[k]) + 1 > n)
+				n = xs_alloc_worker(o->session->allocs[k]) + 1;
+	} else {
+		const struct xs_vsession *vs = o->vsession;
+
+		n = xs_alloc_worker(vs->tpu_alloc) + 1;
+		for (uint32_t i = 0; i < vs->num_workers; i++)
+			if (vs->worker_allocs && vs->worker_allocs[i] &&
+			    xs_alloc_worker(vs->worker_allocs[i]) + 1 > n)
+				n = xs_alloc_worker(vs->worker_allocs[i]) + 1;
+		/* SDK check workers sit below the execution workers: covered */
+		n += vs->num_allocs;
+	}
+	return n && n < num_workers ? n : num_workers;
+}
+
 int xs_metrics_create(struct xs_metrics **out, struct xs_rt *rt, const struct xs_metrics_opts *o_in)
 {
 	struct xs_metrics_opts o;
@@ -669,7 +700,7 @@ int xs_metrics_create(struct xs_metrics **out, struct xs_rt *rt, const struct xs
 		m->peer = o.session ? o.session->peer_pid : o.vsession->peer_pid;
 		m->peer_start = xs_metrics_proc_start(m->peer, NULL);
 		if (m->alloc) {
-			m->nwork = xs_alloc_num_workers(m->alloc);
+			m->nwork = session_slots(&o, xs_alloc_num_workers(m->alloc));
 			count[XS_MSECT_ALLOC] = m->nwork;
 		}
 	}

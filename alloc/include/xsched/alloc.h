@@ -875,7 +875,10 @@ int xs_alloc_stats(const struct xs_alloc *a, struct xs_alloc_stats *st,
  * As xs_alloc_stats() but from the shared file only (st->handle left zero):
  * safe from any thread while the handle's owner keeps working (a monitor or
  * metrics publisher). Every shared value is read with an atomic load; the
- * handle fields read are immutable after create/join.
+ * handle fields read are immutable after create/join. With @p n > 0 only
+ * workers [0, n) are walked and summed (claim formats lay out thousands of
+ * slots of which a session uses 1 + W + C + H: a periodic sampler passes
+ * that), the global list always.
  */
 int xs_alloc_stats_file(const struct xs_alloc *a, struct xs_alloc_stats *st,
 			struct xs_alloc_worker_stats *per_worker, uint32_t n);

@@ -386,6 +386,12 @@ static int progress_poll(void *arg)
 	state = !leader ? BANK_NONE
 		: (b->leader_state_max >= XS_LEADER_READY && in_slot < o->starting_ns) ? BANK_STARTING
 		: BANK_READY;
+	/* After the end of stream no progress tells the scheduler the leader
+	 * state any more (it then dispatches whatever it holds): from then on
+	 * the validator answers as a leader with a bank, so that a scheduler
+	 * can drain without spending its retries on BANK_NOT_AVAILABLE. */
+	if (p->eos_sent || __atomic_load_n(&mv->tpu.sent, __ATOMIC_ACQUIRE) == o->txs)
+		state = BANK_READY;
 	if (slot != p->slot) {
 		p->slot = slot;
 		__atomic_store_n(&mv->slot_cost, 0, __ATOMIC_RELAXED);

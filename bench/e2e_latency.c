@@ -297,40 +297,6 @@ struct e2e_cfg {
 	const char *mockval, *sched;
 };
 
-/* Start a tool with stdout to @p out_path and stderr to @p out_path + ".err". */
-static int run_tool(char *const argv[], const char *out_path, pid_t *pid)
-{
-	char err_path[600];
-
-	snprintf(err_path, sizeof(err_path), "%s.err", out_path);
-	fflush(NULL); /* the child's freopen would write our buffered output again */
-	*pid = fork();
-	if (*pid < 0)
-		return -errno;
-	if (*pid == 0) {
-		if (!freopen(out_path, "w", stdout) || !freopen(err_path, "w", stderr))
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return 0;
-}
-
-static double json_num(const char *path, const char *key)
-{
-	char buf[65536], pat[64], *p;
-	size_t n;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(buf, pat);
-	return p ? strtod(p + strlen(pat), NULL) : -1;
-}
 
 /*
  * One mockval + sched run. @return tx/s (validator side), or a negative
@@ -363,13 +329,13 @@ static double tools_run(const struct e2e_cfg *cfg, const char *dir, const char *
 			   sc_cpus ? (char *)"--use-housekeeping" : NULL, (char *)"--cpus",
 			   (char *)sc_cpus, NULL};
 
-	if ((rc = run_tool(mv_argv, mv_out, &mv)) < 0) {
+	if ((rc = bench_spawn_tool(mv_argv, mv_out, &mv)) < 0) {
 		snprintf(why, whylen, "cannot start %s", cfg->mockval);
 		return rc;
 	}
 	for (int i = 0; i < 10000 && stat(sock, &stb) != 0; i++)
 		usleep(1000);
-	if ((rc = run_tool(sc_argv, sc_out, &sc)) < 0) {
+	if ((rc = bench_spawn_tool(sc_argv, sc_out, &sc)) < 0) {
 		kill(mv, SIGTERM);
 		waitpid(mv, NULL, 0);
 		snprintf(why, whylen, "cannot start %s", cfg->sched);
@@ -377,15 +343,15 @@ static double tools_run(const struct e2e_cfg *cfg, const char *dir, const char *
 	}
 	waitpid(sc, &st_sc, 0);
 	waitpid(mv, &st_mv, 0);
-	*sched_tx_s = json_num(sc_out, "tx_per_s");
-	*mismatches = (uint64_t)json_num(mv_out, "mismatches");
+	*sched_tx_s = bench_json_num(sc_out, "tx_per_s");
+	*mismatches = (uint64_t)bench_json_num(mv_out, "mismatches");
 	if (!WIFEXITED(st_mv) || WEXITSTATUS(st_mv) || !WIFEXITED(st_sc) || WEXITSTATUS(st_sc)) {
 		snprintf(why, whylen, "mockval exit %d, sched exit %d",
 			 WIFEXITED(st_mv) ? WEXITSTATUS(st_mv) : -1,
 			 WIFEXITED(st_sc) ? WEXITSTATUS(st_sc) : -1);
 		return -EPROTO;
 	}
-	return json_num(mv_out, "tx_per_s");
+	return bench_json_num(mv_out, "tx_per_s");
 }
 
 static int on_extra(void *ctx, int opt, const char *arg)

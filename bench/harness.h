@@ -109,6 +109,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -778,6 +779,18 @@ int bench_plot(const struct bench_report *rep, const char *file);
 
 /** True when gnuplot is on $PATH (--plot is refused up front otherwise). */
 bool bench_have_gnuplot(void);
+
+/* ------------------------------------------------- driving the tools */
+
+/**
+ * Start @p argv (argv[0] a path) with stdout to @p out_path and stderr to
+ * @p out_path + ".err". @return 0 (*pid set) or -errno.
+ */
+int bench_spawn_tool(char *const argv[], const char *out_path, pid_t *pid);
+
+/** The number after `"key": ` in the JSON file @p path (the tools' --format
+ *  json summaries), or -1 when it is not there. */
+double bench_json_num(const char *path, const char *key);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
  *   metrics_overhead [--txs N] [--pairs K] [--workers W] [--format table|json]
  *                    [--mockval PATH] [--sched PATH]
  */
+#include "harness.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
@@ -37,39 +39,6 @@ struct cfg {
 	char dir[256];
 };
 
-static int run_tool(char *const argv[], const char *out_path, pid_t *pid)
-{
-	char err_path[600];
-
-	snprintf(err_path, sizeof(err_path), "%s.err", out_path);
-	fflush(NULL);
-	*pid = fork();
-	if (*pid < 0)
-		return -errno;
-	if (*pid == 0) {
-		if (!freopen(out_path, "w", stdout) || !freopen(err_path, "w", stderr))
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return 0;
-}
-
-static double json_num(const char *path, const char *key)
-{
-	char buf[65536], pat[64], *p;
-	size_t n;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(buf, pat);
-	return p ? strtod(p + strlen(pat), NULL) : -1;
-}
 
 /* One end-to-end run. @return tx/s, or < 0 (with a note on stderr). */
 static double one_run(const struct cfg *c, int metrics)
@@ -109,11 +78,11 @@ static double one_run(const struct cfg *c, int metrics)
 #undef MV
 #undef SC
 
-	if (run_tool(mv_argv, mv_out, &mv) < 0)
+	if (bench_spawn_tool(mv_argv, mv_out, &mv) < 0)
 		return -1;
 	for (int i = 0; i < 10000 && stat(sock, &stb) != 0; i++)
 		usleep(1000);
-	if (run_tool(sc_argv, sc_out, &sc) < 0) {
+	if (bench_spawn_tool(sc_argv, sc_out, &sc) < 0) {
 		kill(mv, SIGTERM);
 		waitpid(mv, NULL, 0);
 		return -1;
@@ -126,7 +95,7 @@ static double one_run(const struct cfg *c, int metrics)
 			mv_out);
 		return -1;
 	}
-	return json_num(mv_out, "tx_per_s");
+	return bench_json_num(mv_out, "tx_per_s");
 }
 
 static int cmp_d(const void *a, const void *b)

@@ -54,50 +54,6 @@ const char *xs_strerror_hs(int code)
 	}
 }
 
-/* std::io::ErrorKind names Rust gives OS errors (its decode_error_kind). */
-static const char *rust_kind(int e)
-{
-	switch (e) {
-	case E2BIG: return "ArgumentListTooLong";
-	case EADDRINUSE: return "AddrInUse";
-	case EADDRNOTAVAIL: return "AddrNotAvailable";
-	case EBUSY: return "ResourceBusy";
-	case ECONNABORTED: return "ConnectionAborted";
-	case ECONNREFUSED: return "ConnectionRefused";
-	case ECONNRESET: return "ConnectionReset";
-	case EDEADLK: return "Deadlock";
-	case EDQUOT: return "FilesystemQuotaExceeded";
-	case EEXIST: return "AlreadyExists";
-	case EFBIG: return "FileTooLarge";
-	case EHOSTUNREACH: return "HostUnreachable";
-	case EINTR: return "Interrupted";
-	case EINVAL: return "InvalidInput";
-	case EISDIR: return "IsADirectory";
-	case ELOOP: return "FilesystemLoop";
-	case ENOENT: return "NotFound";
-	case ENOMEM: return "OutOfMemory";
-	case ENOSPC: return "StorageFull";
-	case ENOSYS: return "Unsupported";
-	case EMLINK: return "TooManyLinks";
-	case ENAMETOOLONG: return "InvalidFilename";
-	case ENETDOWN: return "NetworkDown";
-	case ENETUNREACH: return "NetworkUnreachable";
-	case ENOTCONN: return "NotConnected";
-	case ENOTDIR: return "NotADirectory";
-	case ENOTEMPTY: return "DirectoryNotEmpty";
-	case EPIPE: return "BrokenPipe";
-	case EROFS: return "ReadOnlyFilesystem";
-	case ESPIPE: return "NotSeekable";
-	case ESTALE: return "StaleNetworkFileHandle";
-	case ETIMEDOUT: return "TimedOut";
-	case ETXTBSY: return "ExecutableFileBusy";
-	case EXDEV: return "CrossesDevices";
-	case EACCES:
-	case EPERM: return "PermissionDenied";
-	case EAGAIN: return "WouldBlock";
-	default: return "Uncategorized";
-	}
-}
 
 int xs_hs_format_io(char *buf, size_t cap, int err)
 {
@@ -111,8 +67,7 @@ int xs__hs_io_debug(char *buf, size_t cap, int err)
 {
 	int e = err < 0 ? -err : err;
 
-	return snprintf(buf, cap, "Os { code: %d, kind: %s, message: \"%s\" }", e, rust_kind(e),
-			strerror(e));
+	return xs_rust_os_error(buf, cap, e);
 }
 
 /* -------------------------------------------------------------- logon */

@@ -87,3 +87,58 @@ const char *xs_version(void)
 {
 	return XS_VERSION_STRING;
 }
+
+/* Rust's std::io::ErrorKind for an errno (std's decode_error_kind on Unix,
+ * names as of Rust 1.8x: QuotaExceeded, InProgress). */
+static const char *rust_io_kind(int e)
+{
+	switch (e) {
+	case E2BIG: return "ArgumentListTooLong";
+	case EADDRINUSE: return "AddrInUse";
+	case EADDRNOTAVAIL: return "AddrNotAvailable";
+	case EBUSY: return "ResourceBusy";
+	case ECONNABORTED: return "ConnectionAborted";
+	case ECONNREFUSED: return "ConnectionRefused";
+	case ECONNRESET: return "ConnectionReset";
+	case EDEADLK: return "Deadlock";
+	case EDQUOT: return "QuotaExceeded";
+	case EEXIST: return "AlreadyExists";
+	case EFBIG: return "FileTooLarge";
+	case EHOSTUNREACH: return "HostUnreachable";
+	case EINTR: return "Interrupted";
+	case EINVAL: return "InvalidInput";
+	case EISDIR: return "IsADirectory";
+	case ELOOP: return "FilesystemLoop";
+	case ENOENT: return "NotFound";
+	case ENOMEM: return "OutOfMemory";
+	case ENOSPC: return "StorageFull";
+	case ENOSYS: return "Unsupported";
+	case EMLINK: return "TooManyLinks";
+	case ENAMETOOLONG: return "InvalidFilename";
+	case ENETDOWN: return "NetworkDown";
+	case ENETUNREACH: return "NetworkUnreachable";
+	case ENOTCONN: return "NotConnected";
+	case ENOTDIR: return "NotADirectory";
+	case ENOTEMPTY: return "DirectoryNotEmpty";
+	case EPIPE: return "BrokenPipe";
+	case EROFS: return "ReadOnlyFilesystem";
+	case ESPIPE: return "NotSeekable";
+	case ESTALE: return "StaleNetworkFileHandle";
+	case ETIMEDOUT: return "TimedOut";
+	case ETXTBSY: return "ExecutableFileBusy";
+	case EXDEV: return "CrossesDevices";
+	case EINPROGRESS: return "InProgress";
+	case EACCES:
+	case EPERM: return "PermissionDenied";
+	case EAGAIN: return "WouldBlock";
+	default: return "Uncategorized";
+	}
+}
+
+int xs_rust_os_error(char *buf, size_t cap, int err)
+{
+	int e = err < 0 ? -err : err;
+
+	return snprintf(buf, cap, "Os { code: %d, kind: %s, message: \"%s\" }", e, rust_io_kind(e),
+			strerror(e));
+}

@@ -643,51 +643,6 @@ int xs__shaq_map(int fd, size_t *size, int create, enum xs_shaq_format format,
 
 /* ------------------------------------------------------- error texts */
 
-/* Rust's std::io::ErrorKind for an errno (std's decode_error_kind on Unix). */
-static const char *io_kind(int e)
-{
-	switch (e) {
-	case E2BIG: return "ArgumentListTooLong";
-	case EADDRINUSE: return "AddrInUse";
-	case EADDRNOTAVAIL: return "AddrNotAvailable";
-	case EBUSY: return "ResourceBusy";
-	case ECONNABORTED: return "ConnectionAborted";
-	case ECONNREFUSED: return "ConnectionRefused";
-	case ECONNRESET: return "ConnectionReset";
-	case EDEADLK: return "Deadlock";
-	case EDQUOT: return "QuotaExceeded";
-	case EEXIST: return "AlreadyExists";
-	case EFBIG: return "FileTooLarge";
-	case EHOSTUNREACH: return "HostUnreachable";
-	case EINTR: return "Interrupted";
-	case EINVAL: return "InvalidInput";
-	case EISDIR: return "IsADirectory";
-	case ELOOP: return "FilesystemLoop";
-	case ENOENT: return "NotFound";
-	case ENOMEM: return "OutOfMemory";
-	case ENOSPC: return "StorageFull";
-	case ENOSYS: return "Unsupported";
-	case EMLINK: return "TooManyLinks";
-	case ENAMETOOLONG: return "InvalidFilename";
-	case ENETDOWN: return "NetworkDown";
-	case ENETUNREACH: return "NetworkUnreachable";
-	case ENOTCONN: return "NotConnected";
-	case ENOTDIR: return "NotADirectory";
-	case ENOTEMPTY: return "DirectoryNotEmpty";
-	case EPIPE: return "BrokenPipe";
-	case EROFS: return "ReadOnlyFilesystem";
-	case ESPIPE: return "NotSeekable";
-	case ESTALE: return "StaleNetworkFileHandle";
-	case ETIMEDOUT: return "TimedOut";
-	case ETXTBSY: return "ExecutableFileBusy";
-	case EXDEV: return "CrossesDevices";
-	case EINPROGRESS: return "InProgress";
-	case EACCES:
-	case EPERM: return "PermissionDenied";
-	case EAGAIN: return "WouldBlock";
-	default: return "Uncategorized";
-	}
-}
 
 int xs_shaq_error_text(const struct xs_shaq_error *e, int debug, char *buf, size_t len)
 {
@@ -731,11 +686,12 @@ int xs_shaq_error_text(const struct xs_shaq_error *e, int debug, char *buf, size
 		const char *what = e->io == 2 ? "Mmap" : "Io";
 		char msg[128];
 
+		if (debug) {
+			xs_rust_os_error(msg, sizeof(msg), code);
+			return snprintf(buf, len, "%s(%s)", what, msg);
+		}
 		/* std::io::Error's own texts: strerror_r's, as glibc gives them */
 		snprintf(msg, sizeof(msg), "%s", strerror(code));
-		if (debug)
-			return snprintf(buf, len, "%s(Os { code: %d, kind: %s, message: \"%s\" })",
-					what, code, io_kind(code), msg);
 		return snprintf(buf, len, "%s; err=%s (os error %d)", e->io == 2 ? "mmap" : "io",
 				msg, code);
 	}

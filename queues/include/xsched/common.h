@@ -111,6 +111,14 @@ void xs_clearerr(void);
 #define XS_LINK_ERROR_TEXTS(fn)                                                \
 	static const char *(*const xs__error_texts_anchor)(int) __attribute__((used)) = (fn)
 
+/**
+ * Rust's Debug text of the OS error @p err (negative or positive errno), as
+ * upstream's rejection texts quote it: `Os { code: N, kind: Kind, message:
+ * "strerror" }`, Kind being std::io::ErrorKind's name for that errno.
+ * @return snprintf()'s count.
+ */
+int xs_rust_os_error(char *buf, size_t cap, int err);
+
 /** Library version string, e.g. "0.1.0". */
 const char *xs_version(void);
 

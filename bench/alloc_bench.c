@@ -486,8 +486,7 @@ static void report(struct bench_report *rep, const struct bench_def *d, size_t b
 	bench_row_throughput(&row, row_names[b][vi], placement, cpus, ncpus, r->rate);
 	/* the glibc row is the floor itself (ratio 1, as floor rows are) */
 	bench_row_floor(&row, "glibc", glibc_before, glibc_after);
-	if (d->two_cpus)
-		bench_row_wait(&row, BENCH_WAIT_POLL_RELAX);
+	bench_row_wait(&row, d->two_cpus ? BENCH_WAIT_POLL_RELAX : BENCH_WAIT_NONE);
 	{
 		/* the same format and code under rts-alloc's policy, this run; the
 		 * other rows get an empty cell (the table column is per section) */

@@ -462,7 +462,7 @@ int main(int argc, char **argv)
 						     dmedian(v, rounds));
 				bench_ratio_of(&rt, rr[i], rounds);
 				bench_row_ratio(&row, 0, NULL, NULL, pub[0], dmedian(f, rounds), &rt, 0);
-				bench_row_wait(&row, "none"); /* producer only: no receiver runs */
+				bench_row_wait(&row, BENCH_WAIT_NONE); /* producer only: no receiver runs */
 				bench_report_row(&rep, &row);
 			}
 		}

@@ -280,6 +280,9 @@ BENCH_INLINE void bench_relax(void)
 #define BENCH_WAIT_REACTOR "reactor"
 /** blocked in the kernel (read, futex, epoll, waitid ...) */
 #define BENCH_WAIT_BLOCK "block"
+/** nothing waits: one thread does all the work (allocator pairs, a producer
+ *  alone) */
+#define BENCH_WAIT_NONE "none"
 
 /**
  * Receive-side pacing (BENCH_WAIT_PACED), the policy of xs_spsc_wait()
